@@ -1,0 +1,59 @@
+# seqcourse: every target sets up its own environment first, so on a fresh
+# machine `make lab` and `make test` are the only commands you need.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# Run everything with the virtual environment first on PATH, so that Jupyter
+# kernels started by nbval and nbgrader use its python, and nothing global.
+export PATH := $(abspath $(BIN)):$(PATH)
+export MPLBACKEND ?= Agg
+export PYTHONHASHSEED := 0
+PYTEST_ARGS ?=
+SUBMISSIONS ?= submitted
+
+.PHONY: help install lab test test-fast release grade bench lock clean
+
+help:
+	@echo "make lab      open the course in JupyterLab (sets up .venv on first use)"
+	@echo "make test     install what is needed and run every test"
+	@echo "make release  regenerate assignments/ from solutions/ (nbgrader generate_assignment)"
+	@echo "make grade    autograde SUBMISSIONS=folder, write feedback and grades.csv"
+	@echo "make bench    seconds per notebook and per graded submission"
+	@echo "make lock     re-resolve constraints.txt from pyproject.toml's ranges"
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		--constraint constraints.txt --editable '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=. --ServerApp.root_dir=. README.md
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+release: $(STAMP)
+	$(BIN)/python -m seqcourse.grading release
+
+grade: $(STAMP)
+	$(BIN)/python -m seqcourse.grading grade $(SUBMISSIONS)
+
+bench: $(STAMP)
+	$(BIN)/python -m seqcourse.bench
+
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --editable '.[test]'
+	{ sed -n '1,3p' constraints.txt; .lock-venv/bin/python -m pip freeze --exclude-editable; } > constraints.tmp
+	mv constraints.tmp constraints.txt && rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .bench gradebook.db autograded feedback submitted

@@ -1,0 +1,81 @@
+"""seqcourse: the helper package of the course *Deep Learning for Sequences*.
+
+The lectures import small, readable pieces from here so that each notebook can
+focus on one idea.  Every module is named after what it teaches:
+
+========================  ====================================================
+``seqcourse.kalman``      the Kalman filter (lecture 01)
+``seqcourse.ngram``       counting language models with add-k smoothing
+``seqcourse.textclass``   bag-of-n-grams text classification (fastText style)
+``seqcourse.linpred``     linear (auto-regressive) prediction by least squares
+``seqcourse.losses``      softmax, cross entropy, KL divergence
+``seqcourse.data``        generators for every data set the course uses
+``seqcourse.training``    a tiny training loop with a progress bar
+``seqcourse.plotting``    loss curves and small figure helpers
+``seqcourse.testing``     friendly assertions used by the autograded tests
+``seqcourse.grading``     the instructor's nbgrader workflow (release, grade)
+========================  ====================================================
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+__version__ = "0.1.0"
+
+__all__ = ["device", "seed_everything", "__version__"]
+
+
+def device() -> "torch.device":  # noqa: F821  (torch is imported lazily)
+    """Return the torch device the course should run on.
+
+    CUDA when a GPU is visible, else the CPU.  The environment variable
+    ``SEQCOURSE_DEVICE`` (for example ``cpu`` or ``cuda:1``) overrides the
+    choice, which is how the test-suite forces every notebook onto the CPU.
+
+    Raises:
+        ValueError: if ``SEQCOURSE_DEVICE`` names a device torch does not know,
+            or asks for CUDA on a machine without it.
+    """
+    import torch
+
+    requested = os.environ.get("SEQCOURSE_DEVICE", "").strip()
+    if not requested:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(requested)
+    except RuntimeError as err:
+        raise ValueError(
+            f"SEQCOURSE_DEVICE must name a torch device such as 'cpu' or 'cuda:0', "
+            f"got {requested!r}"
+        ) from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"SEQCOURSE_DEVICE={requested!r} asks for CUDA, but torch sees no GPU "
+            "on this machine; unset it or use 'cpu'"
+        )
+    return dev
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA) so that runs repeat exactly.
+
+    Returns a fresh ``numpy.random.Generator`` seeded with ``seed``: the
+    lectures pass it explicitly to every function that draws random numbers.
+    """
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        pass
+    else:
+        torch.manual_seed(int(seed))
+        if torch.cuda.is_available():
+            torch.cuda.manual_seed_all(int(seed))
+    return np.random.default_rng(int(seed))
