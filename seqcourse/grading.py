@@ -1,0 +1,190 @@
+"""The instructor's nbgrader workflow, as small functions and a command line.
+
+    python -m seqcourse.grading release [ASSIGNMENT ...]   # solutions/ -> assignments/
+    python -m seqcourse.grading grade SUBMISSIONS          # autograde, feedback, grades.csv
+    python -m seqcourse.grading validate NOTEBOOK          # a student's check, exit 1 on failure
+
+An nbgrader *course root* holds ``nbgrader_config.py``, ``solutions/`` (the
+source notebooks) and ``assignments/`` (the release).  Grading works on
+``<submissions>/<student>/<assignment>/<notebook>.ipynb``.
+
+Test cells are named ``<exercise>__<property>`` where ``<exercise>`` is the
+grade id of the solution cell they test, so scores can be summed per exercise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "find_assignments",
+    "nbgrader",
+    "release",
+    "autograde",
+    "generate_feedback",
+    "cell_scores",
+    "exercise_scores",
+    "export_grades",
+    "grade",
+    "validate",
+]
+
+
+def find_assignments(root: Path) -> list[str]:
+    """Names of the assignments in ``root/solutions`` (folders holding a notebook)."""
+    src = Path(root) / "solutions"
+    return sorted(p.name for p in src.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def nbgrader(root: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` with ``root`` as the course root; raise with its log on failure."""
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"`nbgrader {' '.join(args)}` failed with exit code {proc.returncode}:\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
+    return proc
+
+
+def release(root: Path, assignments: list[str] | None = None, release_dir: str | None = None) -> Path:
+    """Generate the student release of each assignment (default: all).
+
+    ``release_dir`` (relative to ``root``) writes somewhere other than
+    ``assignments/``; the sync test uses it to compare with what is committed.
+    Returns the release folder.
+    """
+    root = Path(root)
+    extra = [f"--CourseDirectory.release_directory={release_dir}"] if release_dir else []
+    for name in assignments or find_assignments(root):
+        nbgrader(root, "generate_assignment", name, "--force", *extra)
+    return root / (release_dir or "assignments")
+
+
+def autograde(root: Path, assignment: str, submitted_dir: str = "submitted") -> None:
+    """Autograde every student's submission of ``assignment``."""
+    nbgrader(root, "autograde", assignment, "--force",
+             f"--CourseDirectory.submitted_directory={submitted_dir}")
+
+
+def generate_feedback(root: Path, assignment: str) -> None:
+    """Write feedback HTML into ``root/feedback/<student>/<assignment>/``."""
+    nbgrader(root, "generate_feedback", assignment, "--force")
+
+
+@dataclass(frozen=True)
+class CellScore:
+    """The score of one graded cell of one student's notebook."""
+
+    student: str
+    notebook: str
+    cell: str
+    score: float
+    max_score: float
+    needs_manual_grade: bool
+
+    @property
+    def exercise(self) -> str:
+        return self.cell.split("__")[0]
+
+
+def _db_url(root: Path) -> str:
+    return "sqlite:///" + str((Path(root) / "gradebook.db").resolve())
+
+
+def cell_scores(root: Path, assignment: str, db_url: str | None = None) -> list[CellScore]:
+    """Every graded cell's score for every student, read from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    out = []
+    with Gradebook(db_url or _db_url(root)) as gb:
+        for sub in gb.assignment_submissions(assignment):
+            for nb in sub.notebooks:
+                for g in nb.grades:
+                    out.append(CellScore(sub.student_id, nb.name, g.name, float(g.score or 0.0),
+                                         float(g.max_score), bool(g.needs_manual_grade)))
+    return out
+
+
+def exercise_scores(scores: list[CellScore], student: str) -> dict[str, tuple[float, float]]:
+    """``{exercise: (score, max_score)}`` of one student, autograded cells only."""
+    out: dict[str, tuple[float, float]] = {}
+    for s in scores:
+        if s.student == student and "__" in s.cell:
+            got, best = out.get(s.exercise, (0.0, 0.0))
+            out[s.exercise] = (got + s.score, best + s.max_score)
+    return out
+
+
+def export_grades(root: Path, path: Path) -> Path:
+    """Write one row per (student, assignment) with nbgrader's totals to ``path``."""
+    nbgrader(root, "export", f"--to={Path(path).resolve()}")
+    return Path(path)
+
+
+def grade(root: Path, submissions: Path, out_csv: Path | None = None) -> Path:
+    """Autograde, write feedback and export grades for every assignment found in
+    ``submissions`` (laid out as ``<student>/<assignment>/*.ipynb``)."""
+    root, submissions = Path(root).resolve(), Path(submissions).resolve()
+    if not submissions.is_dir():
+        raise ValueError(f"submissions must be a folder <student>/<assignment>/*.ipynb, got {submissions}")
+    known = set(find_assignments(root))
+    found = sorted({p.parent.name for p in submissions.glob("*/*/*.ipynb")} & known)
+    if not found:
+        raise ValueError(f"no submission of a known assignment {sorted(known)} under {submissions}")
+    submitted = os.path.relpath(submissions, root)
+    for name in found:
+        release(root, [name], release_dir=".release-check")  # records the tests in the gradebook
+        autograde(root, name, submitted_dir=submitted)
+        generate_feedback(root, name)
+    shutil.rmtree(root / ".release-check", ignore_errors=True)
+    return export_grades(root, out_csv or root / "grades.csv")
+
+
+def validate(notebook: Path) -> bool:
+    """Run nbgrader's validator on a student's notebook; True if every test passes.
+
+    ``nbgrader validate`` exits 0 even when tests fail; this returns the verdict.
+    """
+    from nbgrader.validator import Validator
+
+    results = Validator().validate(str(notebook))
+    failed = results.get("failed") or results.get("errors") or results.get("changed")
+    Validator().validate_and_print(str(notebook))
+    return not failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m seqcourse.grading", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_rel = sub.add_parser("release", help="regenerate assignments/ from solutions/")
+    p_rel.add_argument("assignments", nargs="*")
+    p_grade = sub.add_parser("grade", help="autograde a folder of submissions")
+    p_grade.add_argument("submissions", type=Path)
+    p_grade.add_argument("--csv", type=Path, default=None)
+    p_val = sub.add_parser("validate", help="check a notebook before submitting it")
+    p_val.add_argument("notebook", type=Path)
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: .)")
+    args = parser.parse_args(argv)
+    if args.command == "release":
+        print(release(args.root, args.assignments or None))
+    elif args.command == "grade":
+        print(f"grades written to {grade(args.root, args.submissions, args.csv)}")
+    else:
+        return 0 if validate(args.notebook) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
