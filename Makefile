@@ -13,12 +13,13 @@ export PYTHONHASHSEED := 0
 PYTEST_ARGS ?=
 SUBMISSIONS ?= submitted
 
-.PHONY: help install lab test test-fast release grade bench lock clean
+.PHONY: help install lab test test-fast release validate grade bench lock clean
 
 help:
 	@echo "make lab      open the course in JupyterLab (sets up .venv on first use)"
 	@echo "make test     install what is needed and run every test"
 	@echo "make release  regenerate assignments/ from solutions/ (nbgrader generate_assignment)"
+	@echo "make validate NB=path/to/notebook.ipynb   check a notebook before submitting it"
 	@echo "make grade    autograde SUBMISSIONS=folder, write feedback and grades.csv"
 	@echo "make bench    seconds per notebook and per graded submission"
 	@echo "make lock     re-resolve constraints.txt from pyproject.toml's ranges"
@@ -43,11 +44,14 @@ test-fast: $(STAMP)
 release: $(STAMP)
 	$(BIN)/python -m seqcourse.grading release
 
+validate: $(STAMP)
+	$(BIN)/python -m seqcourse.grading validate $(NB)
+
 grade: $(STAMP)
 	$(BIN)/python -m seqcourse.grading grade $(SUBMISSIONS)
 
 bench: $(STAMP)
-	$(BIN)/python -m seqcourse.bench
+	$(BIN)/python tools/bench.py
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -158,10 +158,11 @@ def validate(notebook: Path) -> bool:
     """
     from nbgrader.validator import Validator
 
-    results = Validator().validate(str(notebook))
-    failed = results.get("failed") or results.get("errors") or results.get("changed")
-    Validator().validate_and_print(str(notebook))
-    return not failed
+    validator = Validator()
+    results = validator.validate(str(notebook))
+    validator.validate = lambda _filename: results  # print these results, do not run it again
+    validator.validate_and_print(str(notebook))
+    return not any(results.get(key) for key in ("failed", "changed", "type_changed"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     p_val.add_argument("notebook", type=Path)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: .)")
     args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except (ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "release":
         print(release(args.root, args.assignments or None))
     elif args.command == "grade":
