@@ -12,6 +12,8 @@ export MPLBACKEND ?= Agg
 export PYTHONHASHSEED := 0
 PYTEST_ARGS ?=
 SUBMISSIONS ?= submitted
+# e.g. LAB_ARGS="--no-browser --port=8899"; root (containers) also needs --allow-root, added below
+LAB_ARGS ?=
 
 .PHONY: help install lab test test-fast release validate grade bench lock clean
 
@@ -33,7 +35,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=. --ServerApp.root_dir=. README.md
+	$(BIN)/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
