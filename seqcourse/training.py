@@ -35,6 +35,8 @@ def to_device(batch: Any, device: torch.device) -> Any:
     """Move every tensor inside a (possibly nested) tuple/list/dict to ``device``."""
     if isinstance(batch, torch.Tensor):
         return batch.to(device)
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # a namedtuple
+        return type(batch)(*(to_device(b, device) for b in batch))
     if isinstance(batch, (list, tuple)):
         return type(batch)(to_device(b, device) for b in batch)
     if isinstance(batch, dict):
