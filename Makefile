@@ -8,7 +8,6 @@ STAMP  := $(VENV)/.installed-stamp
 # Run everything with the virtual environment first on PATH, so that Jupyter
 # kernels started by nbval and nbgrader use its python, and nothing global.
 export PATH := $(abspath $(BIN)):$(PATH)
-export MPLBACKEND ?= Agg
 export PYTHONHASHSEED := 0
 PYTEST_ARGS ?=
 SUBMISSIONS ?= submitted

@@ -1,9 +1,12 @@
-"""Shared pytest configuration: every test runs on the CPU, headless, seeded."""
+"""Shared pytest configuration: every test runs on the CPU.
+
+MPLBACKEND is deliberately left alone: notebook kernels then use the inline
+backend, exactly as in JupyterLab, and this process has no display anyway.
+"""
 
 import os
 
 os.environ.setdefault("SEQCOURSE_DEVICE", "cpu")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def pytest_configure(config):
