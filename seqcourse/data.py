@@ -18,6 +18,8 @@ __all__ = [
     "NEGATIVE_WORDS",
     "surf_corpus",
     "agreement_probes",
+    "surf_rides",
+    "surf_is_grammatical",
     "who_plays_first",
     "NER_LABELS",
 ]
@@ -175,6 +177,46 @@ def agreement_probes() -> list[tuple[list[str], str, int]]:
             for mod in _MODIFIERS:
                 probes.append((["the", noun, *mod], verb, len(mod)))
     return probes
+
+
+def surf_rides() -> dict[str, tuple[str, ...]]:
+    """What each subject of :func:`surf_corpus` rides, singular and plural forms
+    alike: ``{"surfer": ("wave", "board"), "surfers": ("wave", "board"), ...}``."""
+    out: dict[str, tuple[str, ...]] = {}
+    for singular, (plural, rides) in _NOUNS.items():
+        out[singular] = out[plural] = tuple(rides)
+    return out
+
+
+def surf_is_grammatical(sentence: list[str]) -> bool:
+    """Whether ``sentence`` (a list of tokens) is one that :func:`surf_corpus`
+    can produce: a rider with something it rides, or a subject whose verb
+    (``was``/``were``) agrees with it, with the modifiers, adjectives and time
+    phrases of the language.  Used to grade sentences an n-gram model generates.
+    """
+    if isinstance(sentence, str):
+        raise ValueError(
+            f"sentence must be a list of tokens, got the str {sentence[:30]!r}; split it first"
+        )
+    toks = list(sentence)
+    if len(toks) < 2 or toks[0] != "the":
+        return False
+    plural_of = {s: v[0] for s, v in _NOUNS.items()}
+    noun = toks[1]
+    if noun in plural_of:
+        plural = False
+    elif noun in plural_of.values():
+        plural = True
+    else:
+        return False
+    rest = toks[2:]
+    if rest[:2] == ["rode", "the"] and len(rest) >= 3:
+        return rest[2] in surf_rides()[noun] and tuple(rest[3:]) in _TIMES
+    for mod in _MODIFIERS:
+        if tuple(rest[: len(mod)]) == mod and len(rest) == len(mod) + 2:
+            verb, adj = rest[len(mod):]
+            return verb == ("were" if plural else "was") and adj in _ADJECTIVES
+    return False
 
 
 # -- named-entity tagging ----------------------------------------------------

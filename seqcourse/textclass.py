@@ -17,7 +17,16 @@ from torch import nn
 
 from .ngram import check_sentences
 
-__all__ = ["ngrams", "bag_of_ngrams", "NGramFeaturizer", "FastTextClassifier"]
+__all__ = [
+    "ngrams",
+    "bag_of_ngrams",
+    "NGramFeaturizer",
+    "FastTextClassifier",
+    "train_fasttext",
+    "predict_labels",
+    "accuracy",
+    "train_and_evaluate",
+]
 
 
 def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
@@ -106,3 +115,113 @@ class FastTextClassifier(nn.Module):
 
     def forward(self, ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         return self.linear(self.embed(ids, offsets))
+
+
+# -- training and evaluation, shared by lecture 01 and its tests -------------
+def _check_docs_labels(docs: Sequence[Sequence[str]], labels: object, name: str) -> torch.Tensor:
+    """Validate a (docs, labels) pair and return the labels as a long tensor (N,)."""
+    docs = check_sentences(docs, name)
+    y = np.asarray(labels)
+    if y.ndim != 1 or len(y) != len(docs):
+        raise ValueError(
+            f"{name}: expected one label per document, i.e. labels of shape ({len(docs)},), "
+            f"got shape {y.shape}"
+        )
+    if len(y) == 0:
+        raise ValueError(f"{name}: expected at least one document, got none")
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+        raise ValueError(f"{name}: labels must be non-negative integers, got dtype {y.dtype}")
+    return torch.as_tensor(y, dtype=torch.long)
+
+
+def train_fasttext(
+    docs: Sequence[Sequence[str]],
+    labels: object,
+    orders: Sequence[int] = (1, 2),
+    *,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    epochs: int = 60,
+    dim: int = 16,
+    lr: float = 0.05,
+    progress: bool = True,
+) -> tuple[NGramFeaturizer, FastTextClassifier]:
+    """Fit a featurizer and train a :class:`FastTextClassifier` on ``docs``.
+
+    Full-batch Adam on the cross entropy, ``epochs`` steps, through
+    :func:`seqcourse.training.fit` (which shows a progress bar).
+
+    Args:
+        docs: N tokenised documents.
+        labels: N integer class labels (N,); the number of classes is ``max + 1``.
+        orders: the n-gram lengths to bag, e.g. ``(1,)`` or ``(1, 2)``.
+        seed: seeds torch before the weights are drawn, so a call repeats exactly.
+        device: where to train (default: CPU).
+
+    Returns:
+        The fitted featurizer and the trained model (left on ``device``, in eval mode).
+    """
+    from .training import fit
+
+    y = _check_docs_labels(docs, labels, "train docs")
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    featurizer = NGramFeaturizer(orders=tuple(orders)).fit(docs)
+    ids, offsets = featurizer.bags(docs)
+    torch.manual_seed(int(seed))
+    model = FastTextClassifier(featurizer.n_features, int(y.max()) + 1, dim=dim).to(device)
+
+    def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        b_ids, b_offsets, b_y = batch
+        return nn.functional.cross_entropy(m(b_ids, b_offsets), b_y)
+
+    fit(model, loss_fn, [(ids, offsets, y)], epochs=int(epochs), lr=lr, device=device,
+        progress=progress, desc=f"fastText orders={tuple(orders)}")
+    model.eval()
+    return featurizer, model
+
+
+@torch.no_grad()
+def predict_labels(
+    featurizer: NGramFeaturizer, model: FastTextClassifier, docs: Sequence[Sequence[str]]
+) -> np.ndarray:
+    """Predicted class of every document: integer array (N,), on the CPU."""
+    ids, offsets = featurizer.bags(docs)
+    dev = next(model.parameters()).device
+    model.eval()
+    logits = model(ids.to(dev), offsets.to(dev))
+    return logits.argmax(dim=1).cpu().numpy()
+
+
+def accuracy(
+    featurizer: NGramFeaturizer,
+    model: FastTextClassifier,
+    docs: Sequence[Sequence[str]],
+    labels: object,
+) -> float:
+    """Fraction of ``docs`` whose predicted class equals ``labels`` (N,)."""
+    y = _check_docs_labels(docs, labels, "docs").numpy()
+    return float((predict_labels(featurizer, model, docs) == y).mean())
+
+
+def train_and_evaluate(
+    train_docs: Sequence[Sequence[str]],
+    train_labels: object,
+    test_docs: Sequence[Sequence[str]],
+    test_labels: object,
+    orders: Sequence[int],
+    *,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    epochs: int = 60,
+    dim: int = 16,
+    lr: float = 0.05,
+    progress: bool = True,
+) -> float:
+    """Train on the training documents (see :func:`train_fasttext`) and return
+    the accuracy on the test documents, a float in [0, 1]."""
+    featurizer, model = train_fasttext(train_docs, train_labels, orders, seed=seed,
+                                       device=device, epochs=epochs, dim=dim, lr=lr,
+                                       progress=progress)
+    return accuracy(featurizer, model, test_docs, test_labels)
