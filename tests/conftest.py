@@ -7,6 +7,11 @@ backend, exactly as in JupyterLab, and this process has no display anyway.
 import os
 
 os.environ.setdefault("SEQCOURSE_DEVICE", "cpu")
+# The suite runs one pytest worker per core, and each may start a notebook kernel: with
+# torch's default of one OpenMP thread per core they spin against each other and a
+# 20-second file takes ten minutes. One thread each (kernels inherit this) keeps them apart.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 
 def pytest_configure(config):
