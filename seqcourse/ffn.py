@@ -381,16 +381,15 @@ def compare_optimizers(
     mini-batches with each optimiser; return each one's History (train MSE per epoch)."""
     batches = regression_batches(x, y, batch_size, np.random.default_rng(seed))
     in_dim, out_dim = batches[0][0].shape[1], batches[0][1].shape[1]
+    device = torch.device(device) if device is not None else torch.device("cpu")
     histories = {}
     for name, (cls, kwargs) in tqdm(optimizers.items(), desc="optimisers", disable=not progress,
                                     leave=False):
         torch.manual_seed(int(seed))
-        model = mlp(in_dim, hidden, out_dim, depth=depth, act=act)
-        device_ = torch.device(device) if device is not None else torch.device("cpu")
-        model.to(device_)
-        opt = cls(model.parameters(), **kwargs)
+        model = mlp(in_dim, hidden, out_dim, depth=depth, act=act).to(device)
+        opt = cls(model.parameters(), **kwargs)     # made after the move, as torch requires
         histories[name] = train_regressor(model, batches, epochs=epochs, optimizer=opt,
-                                          device=device_, progress=False)
+                                          device=device, progress=False)
     return histories
 
 
@@ -455,15 +454,15 @@ def normalisation_experiment(
     seed on the same mini-batches.  Returns each one's History (train MSE)."""
     batches = regression_batches(x, y, batch_size, np.random.default_rng(seed))
     in_dim, out_dim = batches[0][0].shape[1], batches[0][1].shape[1]
+    device = torch.device(device) if device is not None else torch.device("cpu")
     out = {}
     for norm in tqdm(("none", "batch", "layer"), desc="normalisation", disable=not progress,
                      leave=False):
         torch.manual_seed(int(seed))
-        model = mlp(in_dim, hidden, out_dim, depth=depth, norm=None if norm == "none" else norm)
-        device_ = torch.device(device) if device is not None else torch.device("cpu")
-        model.to(device_)
+        model = mlp(in_dim, hidden, out_dim, depth=depth,
+                    norm=None if norm == "none" else norm).to(device)
         opt = torch.optim.SGD(model.parameters(), lr=lr)
-        out[norm] = train_regressor(model, batches, epochs=epochs, optimizer=opt, device=device_,
+        out[norm] = train_regressor(model, batches, epochs=epochs, optimizer=opt, device=device,
                                     progress=False)
     return out
 

@@ -30,6 +30,16 @@ from seqcourse.textclass import (accuracy, predict_labels, train_and_evaluate,
 CPU = torch.device("cpu")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """The lecture trains its tiny models on one CPU thread (normalisation layers reduce
+    differently with more threads), so the tests do the same, and restore the setting."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def rmse(a, b) -> float:
     return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
 
@@ -440,12 +450,11 @@ def test_normalisation_makes_a_deep_network_trainable(regression_data):
     X, Y = regression_data
     hist = ffn.normalisation_experiment(X, Y, hidden=32, depth=8, epochs=30, lr=0.05, seed=0, device=CPU,
                                         progress=False)
-    # The lecture prints 0.1596 / 0.0059 / 0.0324 on two threads; an 8-layer network
-    # amplifies float32 rounding, so other thread counts land near, not on, those values.
-    final = {k: h.train[-1] for k, h in hist.items()}
-    assert final["none"] == pytest.approx(0.1596, rel=0.05)   # stuck at the target variance
-    assert final["batch"] == pytest.approx(0.0059, abs=0.004)
-    assert final["layer"] == pytest.approx(0.0324, rel=0.25)
+    # Normalisation layers reduce differently with more threads, which an 8-layer network
+    # amplifies; the lecture and these tests both train on one thread (fixture above), so
+    # the printed values are reproduced exactly.
+    final = {k: f"{h.train[-1]:.4f}" for k, h in hist.items()}
+    assert final == {"none": "0.1596", "batch": "0.0059", "layer": "0.0307"}   # none: stuck at the variance
     assert f"{Y.var():.4f}" == "0.1592"
     assert hist["batch"].train[-1] < hist["none"].train[-1] / 10
     assert hist["layer"].train[-1] < hist["none"].train[-1] / 3
