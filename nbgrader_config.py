@@ -33,3 +33,6 @@ c.LimitOutput.max_traceback = 50
 
 # Students must not see nbgrader's bookkeeping in the release.
 c.ClearMarkingScheme.enforce_metadata = True
+
+# A deleted test cell is put back (and run) instead of silently scoring 0.
+c.OverwriteCells.add_missing_cells = True

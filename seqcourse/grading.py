@@ -23,7 +23,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from seqcourse.sandbox import batch
+from seqcourse.sandbox.batch import Options, Outcome, grade_batch
+from seqcourse.sandbox.policy import Limits
+
 __all__ = [
+    "Options",
+    "Limits",
+    "plain_autograde",
     "find_assignments",
     "nbgrader",
     "release",
@@ -71,15 +78,24 @@ def release(root: Path, assignments: list[str] | None = None, release_dir: str |
     return root / (release_dir or "assignments")
 
 
-def autograde(root: Path, assignment: str, submitted_dir: str = "submitted") -> None:
-    """Autograde every student's submission of ``assignment``."""
+def autograde(root: Path, assignment: str, submitted_dir: str = "submitted",
+              options: Options | None = None) -> dict[str, Outcome]:
+    """Autograde every student's submission of ``assignment``, safely and in parallel
+    (see :mod:`seqcourse.sandbox.batch`); returns what happened to each one."""
+    return grade_batch(root, assignment, Path(root) / submitted_dir, options)
+
+
+def plain_autograde(root: Path, assignment: str, submitted_dir: str = "submitted") -> None:
+    """nbgrader's own ``autograde``: serial, unsandboxed (kept for comparison in the bench)."""
     nbgrader(root, "autograde", assignment, "--force",
              f"--CourseDirectory.submitted_directory={submitted_dir}")
 
 
-def generate_feedback(root: Path, assignment: str) -> None:
-    """Write feedback HTML into ``root/feedback/<student>/<assignment>/``."""
-    nbgrader(root, "generate_feedback", assignment, "--force")
+def generate_feedback(root: Path, assignment: str, outcomes: dict[str, Outcome] | None = None
+                      ) -> None:
+    """Write feedback HTML into ``root/feedback/<student>/<assignment>/``, without the
+    hidden tests (their code and their tracebacks)."""
+    batch.generate_feedback(root, assignment, outcomes or {}, nbgrader)
 
 
 @dataclass(frozen=True)
@@ -132,9 +148,15 @@ def export_grades(root: Path, path: Path) -> Path:
     return Path(path)
 
 
-def grade(root: Path, submissions: Path, out_csv: Path | None = None) -> Path:
+def grade(root: Path, submissions: Path, out_csv: Path | None = None,
+          options: Options | None = None) -> Path:
     """Autograde, write feedback and export grades for every assignment found in
-    ``submissions`` (laid out as ``<student>/<assignment>/*.ipynb``)."""
+    ``submissions`` (laid out as ``<student>/<assignment>/*.ipynb``).
+
+    Next to the grades CSV, ``review.csv`` lists for the instructor what needs a
+    look: ignored files, crashes and time-outs, sandbox refusals and suspicious
+    constructs in answer cells.  Returns the path of the grades CSV.
+    """
     root, submissions = Path(root).resolve(), Path(submissions).resolve()
     if not submissions.is_dir():
         raise ValueError(f"submissions must be a folder <student>/<assignment>/*.ipynb, got {submissions}")
@@ -142,13 +164,19 @@ def grade(root: Path, submissions: Path, out_csv: Path | None = None) -> Path:
     found = sorted({p.parent.name for p in submissions.glob("*/*/*.ipynb")} & known)
     if not found:
         raise ValueError(f"no submission of a known assignment {sorted(known)} under {submissions}")
-    submitted = os.path.relpath(submissions, root)
+    out_csv = Path(out_csv or root / "grades.csv").resolve()
+    review = out_csv.parent / "review.csv"
+    review.unlink(missing_ok=True)
     for name in found:
         release(root, [name], release_dir=".release-check")  # records the tests in the gradebook
-        autograde(root, name, submitted_dir=submitted)
-        generate_feedback(root, name)
+        outcomes = grade_batch(root, name, submissions, options)
+        generate_feedback(root, name, outcomes)
+        batch.write_review(review, name, outcomes)
+        flagged = sorted(s for s, o in outcomes.items() if o.reason or o.review)
+        print(f"{name}: {len(outcomes)} submissions graded; {len(flagged)} to review "
+              f"({', '.join(flagged) if flagged else 'none'}): see {review}")
     shutil.rmtree(root / ".release-check", ignore_errors=True)
-    return export_grades(root, out_csv or root / "grades.csv")
+    return export_grades(root, out_csv)
 
 
 def validate(notebook: Path) -> bool:

@@ -1,0 +1,376 @@
+"""Autograde a batch of submissions safely and in parallel.
+
+Phase 1, in parallel (one job per student, each in a private copy of the course
+with its own SQLite gradebook): take only the expected notebook from the
+submission, run ``nbgrader autograde`` with :class:`~seqcourse.sandbox.execute.SandboxedExecute`
+(answer cells in a sandboxed student process, tests in the kernel) under an
+outer wall-clock limit.  Whatever happens, the job ends with an executed
+notebook in which every test cell shows a verdict: if a cell could not run
+(crash, timeout, broken notebook), it gets an error output that says why.
+
+Phase 2, serially, in the real course: record the executed notebooks in the
+gradebook with ``nbgrader autograde`` minus its Execute step (scores come
+from the outputs; locked cells are checked again), so the gradebook sees one
+writer and the result does not depend on the order the jobs finished in.
+
+Then feedback is generated from copies with the hidden tests taken out, and
+a review report lists, per student, ignored files, sandbox refusals, crashes
+and suspicious constructs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from seqcourse.sandbox.execute import canonical, cell_roles, not_graded, role_of
+from seqcourse.sandbox.policy import Limits, Policy, default_allow_read
+from seqcourse.sandbox.review import scan_notebook
+
+WORK = ".grading"
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Options:
+    """How a batch is graded; see README, "Grading safely"."""
+
+    jobs: int = 0                        # parallel jobs; 0 means one per CPU core
+    limits: Limits = field(default_factory=Limits)
+    submission_seconds: float = 900.0    # outer wall-clock limit of one submission
+    isolation: str = "auto"              # auto | bwrap | unshare | none
+
+
+@dataclass
+class Outcome:
+    """What happened to one student's submission."""
+
+    student: str
+    notebook: str | None = None
+    reason: str = ""                      # why some or all of it could not be graded
+    review: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    isolation: str = ""
+
+
+def forbidden_modules(source_nb: NotebookNode) -> list[str]:
+    """The reference modules the tests guard with ``without_reference(f, "seqcourse.x")``."""
+    names = set()
+    for cell in source_nb.cells:
+        if cell.cell_type == "code":
+            for call in re.findall(r"without_reference\(([^)]*)\)", cell.source):
+                names.update(re.findall(r"""["'](seqcourse\.[\w.]+)["']""", call))
+    return sorted(names)
+
+
+def _source_notebooks(root: Path, assignment: str) -> dict[str, NotebookNode]:
+    return {p.name: nbformat.read(p, as_version=4)
+            for p in sorted((root / "solutions" / assignment).glob("*.ipynb"))}
+
+
+def _nbgrader(cwd: Path, args: list[str], env: dict | None = None) -> tuple[int, str]:
+    env = dict(os.environ, **(env or {}))
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc.returncode, proc.stdout
+
+
+# --------------------------------------------------------------------------- phase 1
+
+def release_stubs(root: Path, assignment: str, name: str) -> dict[str, str]:
+    """``{grade_id: text}`` of the answer cells as released to students."""
+    for folder in ("assignments", ".release-check"):
+        path = Path(root) / folder / assignment / name
+        if path.is_file():
+            nb = nbformat.read(path, as_version=4)
+            return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+                    if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    return {}
+
+
+def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
+         opts: Options) -> Outcome:
+    start = time.perf_counter()
+    job = work / "jobs" / student
+    if job.exists():
+        shutil.rmtree(job)
+    (job / "run").mkdir(parents=True)
+    submitted = job / "submitted.ipynb"
+    shutil.copy(nb_path, submitted)
+    report = job / "sandbox.json"
+    job_policy = Policy.from_dict({**policy.to_dict(), "scratch": str(job / "scratch")})
+    plan_path = job / "plan.json"
+    plan_path.write_text(json.dumps({**plan, "policy": job_policy.to_dict(),
+                                     "limits": vars(opts.limits), "report": str(report)}))
+    executed = job / "run" / nb_path.name
+    cmd = [sys.executable, "-m", "seqcourse.sandbox.execute", str(plan_path), str(submitted),
+           str(executed)]
+    code, log = _run(cmd, job, opts.submission_seconds)
+    out = Outcome(student)
+    if code == -9:
+        out.reason = (f"grading stopped after the limit of {opts.submission_seconds:g} s for "
+                      "one notebook")
+    elif code != 0 or not executed.is_file():
+        out.reason = "the notebook could not be graded: " + _last_error(log)
+    if code == 0 and executed.is_file():
+        nb = nbformat.read(executed, as_version=4)
+    else:
+        nb = canonical(_readable(submitted), plan["cells"], plan["release"])
+    _mark_unrun_tests(nb, plan["cells"], out.reason or "this cell did not run")
+    if report.is_file():
+        seen = json.loads(report.read_text())
+        out.isolation = seen.get("isolation", "")
+        out.review += [f"sandbox refused: {r}" for r in seen.get("refused", [])]
+        out.review += [f"crash: {c}" for c in seen.get("crashes", [])]
+        out.review += [f"answer rebinds the instructor's name {n!r} (ignored by the tests)"
+                       for n in seen.get("clashes", []) if not n.startswith("_")]
+        if seen.get("crashes") and not out.reason:
+            out.reason = "your code crashed or timed out: " + seen["crashes"][0]
+    staged = work / "executed" / student / plan["assignment"]
+    staged.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, staged / nb_path.name)
+    if (nb_path.parent / "timestamp.txt").is_file():
+        shutil.copy(nb_path.parent / "timestamp.txt", staged / "timestamp.txt")
+    out.notebook = nb_path.name
+    out.seconds = time.perf_counter() - start
+    shutil.rmtree(job / "scratch", ignore_errors=True)
+    return out
+
+
+def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[int, str]:
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return -9, (out or "") + f"\n[stopped after the limit of {timeout:g} s]"
+
+
+def _last_error(log: str) -> str:
+    lines = [ln for ln in log.strip().splitlines() if ln.strip()]
+    errors = [ln.strip() for ln in lines if re.match(r"\s*\w+(Error|Exception): ", ln)]
+    return (errors[-1] if errors else (lines[-1] if lines else "no output"))[-300:]
+
+
+def _readable(path: Path, source_nb: NotebookNode) -> NotebookNode:
+    """The submission if it parses, else the source notebook (every test will fail)."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - a broken file is the student's problem, not ours
+        return nbformat.from_dict(source_nb)
+
+
+def _mark_unrun_tests(nb: NotebookNode, roles: dict, reason: str) -> None:
+    """Give every test cell without a verdict an error output, so it scores zero."""
+    present = set()
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type != "code" or roles.get(gid, {}).get("role") != "test":
+            continue
+        present.add(gid)
+        ran = cell.get("execution_count") is not None
+        if role_of(cell, roles) != "test" or not ran:
+            cell.source = roles[gid]["source"]
+            cell.outputs = [_error_output("NotGraded", reason)]
+            cell.execution_count = None
+    for gid, info in roles.items():   # deleted test cells that nbgrader could not put back
+        if info["role"] == "test" and gid not in present:
+            cell = nbformat.v4.new_code_cell(info["source"])
+            cell.metadata["nbgrader"] = {"grade": True, "grade_id": gid, "locked": True,
+                                         "solution": False, "schema_version": 3, "points": 0}
+            cell.outputs = [_error_output("NotGraded", reason)]
+            nb.cells.append(cell)
+
+
+def _error_output(ename: str, evalue: str) -> NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
+                                  traceback=[f"{ename}: {evalue}"])
+
+
+# --------------------------------------------------------------------------- the batch
+
+def stage(submissions: Path, assignment: str, expected: list[str]) -> tuple[dict[str, Path],
+                                                                            dict[str, list[str]]]:
+    """``({student: notebook path}, {student: [review lines]})``: only the expected
+    notebook of each student's ``<assignment>/`` folder is taken; the rest is reported."""
+    found, notes = {}, {}
+    for folder in sorted(p for p in Path(submissions).iterdir() if p.is_dir()):
+        sub = folder / assignment
+        if not sub.is_dir():
+            continue
+        student = folder.name
+        notes[student] = []
+        for path in sorted(sub.rglob("*")):
+            rel = path.relative_to(sub).as_posix()
+            if path.is_symlink():
+                notes[student].append(f"ignored a link: {rel}")
+            elif path.is_file() and rel in expected and student not in found:
+                found[student] = path
+            elif path.is_file() and rel != "timestamp.txt":
+                notes[student].append(f"ignored file: {rel}")
+        if student not in found:
+            notes[student].append(f"no {' or '.join(expected)} in the submission")
+    return found, notes
+
+
+def grade_batch(root: Path, assignment: str, submissions: Path, options: Options | None = None
+                ) -> dict[str, Outcome]:
+    """Grade every ``<student>/<assignment>/`` of ``submissions`` into ``root``'s gradebook."""
+    opts = options or Options()
+    root, submissions = Path(root).resolve(), Path(submissions).resolve()
+    sources = _source_notebooks(root, assignment)
+    if len(sources) != 1:
+        raise ValueError(f"expected one source notebook in solutions/{assignment}, "
+                         f"found {sorted(sources)}")
+    (name, source_nb), = sources.items()
+    roles = cell_roles(source_nb)
+    work = root / WORK / assignment
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    deny = {str(root), str(submissions), str(work)}
+    if (REPO / "solutions").is_dir():
+        deny.add(str(REPO))
+    policy = Policy(deny_read=sorted(deny), allow_read=default_allow_read(),
+                    forbidden_modules=forbidden_modules(source_nb), isolation=opts.isolation)
+    plan = {"assignment": assignment, "cells": roles,
+            "release": release_stubs(root, assignment, name),
+            "cell_seconds": max(30.0, 2.5 * opts.limits.call_seconds)}
+    found, notes = stage(submissions, assignment, [name])
+    jobs = opts.jobs or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {s: pool.submit(_job, work, s, p, plan, policy, opts) for s, p in found.items()}
+        outcomes = {s: f.result() for s, f in futures.items()}
+    for student, lines in notes.items():
+        outcomes.setdefault(student, Outcome(student, reason=lines[-1] if lines else ""))
+        outcomes[student].review[:0] = lines
+    for student, out in outcomes.items():
+        if out.notebook:
+            nb = nbformat.read(work / "executed" / student / assignment / out.notebook, 4)
+            answer_cells = [i for i, c in enumerate(nb.cells)
+                            if c.cell_type == "code" and role_of(c, roles) == "student"]
+            out.review += [f"review: {f}" for f in scan_notebook(nb, answer_cells)]
+    _record(root, work, assignment)
+    return dict(sorted(outcomes.items()))
+
+
+def _record(root: Path, work: Path, assignment: str) -> None:
+    """Phase 2: one nbgrader run, without execution, writes every score to the gradebook."""
+    cfg = work / "record-config"
+    cfg.mkdir(exist_ok=True)
+    (cfg / "nbgrader_config.py").write_text('''
+from nbgrader.preprocessors import (DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+    CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades, AssignLatePenalties)
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+c = get_config()
+c.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+                                      CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+''')
+    if not any((work / "executed").glob(f"*/{assignment}/*.ipynb")):
+        return
+    submitted = os.path.relpath(work / "executed", root)
+    env = {"JUPYTER_CONFIG_PATH": str(cfg)}
+    code, log = _nbgrader(root, ["autograde", assignment, "--force",
+                                 f"--CourseDirectory.submitted_directory={submitted}"], env)
+    if code != 0:
+        raise RuntimeError(f"recording the grades failed:\n{log[-4000:]}")
+
+
+# --------------------------------------------------------------------------- feedback
+
+def public_source(source: str) -> str:
+    """A test cell's text with its hidden part replaced by a note."""
+    out, hidden = [], False
+    for line in source.splitlines():
+        if line.strip() == HIDDEN_BEGIN:
+            hidden = True
+            out.append("# (hidden tests: not shown)")
+        elif line.strip() == HIDDEN_END:
+            hidden = False
+        elif not hidden:
+            out.append(line)
+    return "\n".join(out)
+
+
+def feedback_copy(nb: NotebookNode, roles: dict) -> NotebookNode:
+    """The autograded notebook as the student may see it: hidden tests and their
+    tracebacks replaced by the verdict and the assertion's message."""
+    nb = nbformat.from_dict(nb)
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type != "code" or roles.get(gid, {}).get("role") != "test":
+            continue
+        if HIDDEN_BEGIN not in roles[gid]["source"]:
+            continue
+        cell.source = public_source(cell.source)
+        for i, output in enumerate(cell.get("outputs", [])):
+            if output.get("output_type") == "error":
+                message = str(output.get("evalue", "")).split("\n--- in your code ---")[0]
+                text = (f"{output.get('ename')}: {message[:600]}" if output.get("ename")
+                        in ("AssertionError", "NotGraded") else
+                        f"{output.get('ename')} raised while the tests ran")
+                cell.outputs[i] = _error_output("TestFailed", text)
+                cell.outputs[i].traceback = [f"A test failed. {text}"]
+    return nb
+
+
+def generate_feedback(root: Path, assignment: str, outcomes: dict[str, Outcome],
+                      run_nbgrader) -> None:
+    """Write feedback HTML from public copies of the autograded notebooks."""
+    root = Path(root)
+    (source_nb,) = _source_notebooks(root, assignment).values()
+    roles = cell_roles(source_nb)
+    saved = {}
+    for path in sorted((root / "autograded").glob(f"*/{assignment}/*.ipynb")):
+        saved[path] = path.read_bytes()
+        nb = nbformat.read(path, as_version=4)
+        student = path.parents[1].name
+        public = feedback_copy(nb, roles)
+        reason = outcomes.get(student, Outcome(student)).reason
+        if reason:
+            public.cells.insert(0, nbformat.v4.new_markdown_cell(
+                f"**Grading note.** {reason}. Tests that could not run score zero."))
+        nbformat.write(public, path)
+    try:
+        run_nbgrader(root, "generate_feedback", assignment, "--force")
+    finally:
+        for path, data in saved.items():
+            path.write_bytes(data)
+
+
+def write_review(path: Path, assignment: str, outcomes: dict[str, Outcome]) -> Path:
+    """One row per finding: student, assignment, what, detail."""
+    path = Path(path)
+    new = not path.exists()
+    with open(path, "a", newline="") as fh:
+        writer = csv.writer(fh)
+        if new:
+            writer.writerow(["student", "assignment", "kind", "detail"])
+        for student, out in outcomes.items():
+            if out.reason:
+                writer.writerow([student, assignment, "not fully graded", out.reason])
+            for line in out.review:
+                kind, _, detail = line.partition(": ")
+                writer.writerow([student, assignment, kind, detail])
+    return path

@@ -1,0 +1,161 @@
+"""Run one submitted notebook: instructor cells in the kernel, answer cells sandboxed.
+
+Which cells are the instructor's is decided from the *source* notebook, never
+from the submission.  The submission is first rebuilt in the source's order
+(:func:`canonical`): every locked cell (set-up, tests, instructions) comes from
+the source, deleted ones included; answer cells come from the student (the
+release's stub if deleted); cells the student added stay after the cell they
+followed.  Then, in the kernel, a cell runs as itself only if it is a set-up
+or test cell; every other cell is replaced by ``__grader__.student(<its
+text>)``, which runs it in the student process
+(:class:`seqcourse.sandbox.client.Grader`).  If the grader cannot be started,
+no student code runs and every test fails: it fails closed.
+
+    python -m seqcourse.sandbox.execute PLAN SUBMISSION OUTPUT
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+__all__ = ["cell_roles", "role_of", "canonical", "execute", "not_graded"]
+
+
+def _gid(cell: NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def cell_roles(source_nb: NotebookNode) -> dict[str, dict]:
+    """``{grade_id: {"role", "source", "cell"}}`` for every nbgrader cell of the source:
+    role "test" (graded, locked code), "setup" (locked code), "locked" (locked
+    markdown) or "answer"."""
+    roles = {}
+    for cell in source_nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        gid = meta.get("grade_id")
+        if not gid:
+            continue
+        if meta.get("solution"):
+            role = "answer"
+        elif cell.cell_type == "code" and meta.get("grade"):
+            role = "test"
+        elif cell.cell_type == "code" and meta.get("locked"):
+            role = "setup"
+        elif meta.get("locked") or meta.get("grade") or meta.get("task"):
+            role = "locked"
+        else:
+            role = "answer"
+        roles[gid] = {"role": role, "source": cell.source, "cell": dict(cell)}
+    return roles
+
+
+def role_of(cell: NotebookNode, roles: dict[str, dict]) -> str:
+    """"test" or "setup" for an unmodified instructor code cell; "student" otherwise."""
+    known = roles.get(_gid(cell) or "")
+    if cell.cell_type != "code" or not known or known["role"] not in ("test", "setup"):
+        return "student"
+    return known["role"] if cell.source.strip() == known["source"].strip() else "student"
+
+
+def canonical(submitted: NotebookNode, roles: dict[str, dict], release: dict[str, str]
+              ) -> NotebookNode:
+    """The submission rebuilt in the source's order, instructor cells restored."""
+    theirs = {}
+    added: dict[str | None, list[NotebookNode]] = {}
+    last = None
+    for cell in submitted.cells:
+        gid = _gid(cell)
+        if gid in roles and gid not in theirs:
+            theirs[gid] = cell
+            last = gid
+        else:
+            extra = nbformat.from_dict(cell)
+            extra.get("metadata", {}).pop("nbgrader", None)
+            added.setdefault(last, []).append(extra)
+    out = nbformat.v4.new_notebook(metadata=submitted.get("metadata", {}))
+    out.cells.extend(added.get(None, []))
+    for gid, info in roles.items():
+        cell = nbformat.from_dict(info["cell"])
+        if info["role"] == "answer":
+            if gid in theirs and theirs[gid].cell_type == cell.cell_type:
+                cell.source = theirs[gid].source
+            else:
+                cell.source = release.get(gid, "")
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        out.cells.append(cell)
+        out.cells.extend(added.get(gid, []))
+    return out
+
+
+def not_graded(reason: str) -> NotebookNode:
+    return nbformat.v4.new_output("error", ename="NotGraded", evalue=reason,
+                                  traceback=[f"NotGraded: {reason}"])
+
+
+def execute(nb: NotebookNode, roles: dict[str, dict], plan_path: str, cell_seconds: float,
+            cwd: str) -> NotebookNode:
+    """Execute ``nb`` (canonical) in a fresh kernel, answer cells in the sandbox."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    run = nbformat.from_dict(nb)
+    boot = nbformat.v4.new_code_cell(
+        "from seqcourse.sandbox.client import Grader as _Grader\n"
+        f"__grader__ = _Grader.from_plan({plan_path!r})\ndel _Grader")
+    for cell in run.cells:
+        if cell.cell_type != "code":
+            continue
+        role = role_of(cell, roles)
+        if role == "setup":
+            cell.source = f"__grader__.setup({cell.source!r})\n{cell.source}"
+        elif role == "student":
+            cell.source = f"__grader__.student({cell.source!r})"
+    run.cells.insert(0, boot)
+    client = NotebookClient(run, timeout=int(cell_seconds), kernel_name="python3",
+                            allow_errors=True, interrupt_on_timeout=True,
+                            error_on_timeout={"ename": "CellTimeoutError", "evalue":
+                                              f"the cell ran longer than {cell_seconds:g} s",
+                                              "traceback": [f"CellTimeoutError: the cell ran "
+                                                            f"longer than {cell_seconds:g} s"]},
+                            resources={"metadata": {"path": cwd}})
+    reason = ""
+    try:
+        client.execute()
+    except DeadKernelError:
+        reason = "the grading kernel died"
+    booted = run.cells.pop(0)
+    if any(o.get("output_type") == "error" for o in booted.get("outputs", [])):
+        reason = "the grading sandbox did not start"
+    out = nbformat.from_dict(nb)
+    for cell, done in zip(out.cells, run.cells):
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = done.get("outputs", []), done.get("execution_count")
+            if reason and _gid(cell) in roles and roles[_gid(cell)]["role"] == "test":
+                cell.outputs, cell.execution_count = [not_graded(reason)], None
+    out.metadata.update({k: v for k, v in run.metadata.items() if k == "language_info"})
+    return out
+
+
+def main(argv: list[str]) -> int:
+    plan_path, submission, output = argv
+    plan = json.loads(Path(plan_path).read_text())
+    roles, release = plan["cells"], plan["release"]
+    try:
+        submitted = nbformat.read(submission, as_version=4)
+    except Exception as err:  # noqa: BLE001 - any unreadable file
+        print(f"unreadable notebook: {err}", file=sys.stderr)
+        submitted = nbformat.v4.new_notebook()
+    nb = canonical(submitted, roles, release)
+    nb = execute(nb, roles, plan_path, plan["cell_seconds"], str(Path(output).parent))
+    nbformat.write(nb, output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
