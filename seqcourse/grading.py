@@ -165,6 +165,7 @@ def grade(root: Path, submissions: Path, out_csv: Path | None = None,
     if not found:
         raise ValueError(f"no submission of a known assignment {sorted(known)} under {submissions}")
     out_csv = Path(out_csv or root / "grades.csv").resolve()
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
     review = out_csv.parent / "review.csv"
     review.unlink(missing_ok=True)
     for name in found:
@@ -202,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     p_grade = sub.add_parser("grade", help="autograde a folder of submissions")
     p_grade.add_argument("submissions", type=Path)
     p_grade.add_argument("--csv", type=Path, default=None)
+    p_grade.add_argument("--jobs", type=int, default=0,
+                         help="submissions graded at once (default: one per CPU core)")
     p_val = sub.add_parser("validate", help="check a notebook before submitting it")
     p_val.add_argument("notebook", type=Path)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: .)")
@@ -217,7 +220,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "release":
         print(release(args.root, args.assignments or None))
     elif args.command == "grade":
-        print(f"grades written to {grade(args.root, args.submissions, args.csv)}")
+        csv_path = grade(args.root, args.submissions, args.csv, Options(jobs=args.jobs))
+        print(f"grades written to {csv_path}")
     else:
         return 0 if validate(args.notebook) else 1
     return 0

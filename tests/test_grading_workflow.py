@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from gradinglib import REPO, make_course, source_notebook
+from seqcourse import grading
 
 pytestmark = pytest.mark.slow
 HW = "hw01_sequences"
@@ -37,8 +38,47 @@ def test_grade_writes_feedback_and_csv(tmp_path):
     for student in ("ada", "bob"):
         html = root / "feedback" / student / HW / src.with_suffix(".html").name
         assert html.exists(), f"no feedback for {student}"
-    # re-grading keeps working (and keeps the same scores)
-    assert _run("grade", "inbox", cwd=root).returncode == 0
+    review = (root / "review.csv").read_text()
+    assert review.startswith("student,assignment,kind,detail"), review[:200]
+
+
+def _manual_cell(root):
+    return next(s for s in grading.cell_scores(root, HW) if s.needs_manual_grade)
+
+
+def test_regrading_in_parallel_keeps_scores_and_manual_grades(tmp_path):
+    """Grade serially, give a manual grade, re-grade on two jobs: every autograded score is
+    the same and the manual grade is still there."""
+    from nbgrader.api import Gradebook
+
+    root = make_course(tmp_path, HW)
+    src = source_notebook(root, HW)
+    inbox = root / "inbox"
+    wrong = nbformat.read(src, as_version=4)
+    for cell in wrong.cells:   # one wrong exercise: partial marks
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "cross_entropy":
+            cell.source = "def cross_entropy(logits, targets):\n    return 0.0\n"
+    for student, nb in (("ada", nbformat.read(src, as_version=4)), ("cy", wrong),
+                        ("bob", nbformat.read(REPO / "assignments" / HW / src.name, as_version=4))):
+        (inbox / student / HW).mkdir(parents=True)
+        nbformat.write(nb, inbox / student / HW / src.name)
+    proc = _run("grade", "inbox", "--jobs", "1", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    serial = {(s.student, s.cell): s.score for s in grading.cell_scores(root, HW)}
+    assert 0 < sum(v for (st, c), v in serial.items() if st == "cy") < 23
+    cell = _manual_cell(root)
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        grade = gb.find_grade(cell.cell, cell.notebook, HW, "ada")
+        grade.manual_score = 3.0
+        gb.db.commit()
+    proc = _run("grade", "inbox", "--jobs", "2", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parallel = {(s.student, s.cell): s.score for s in grading.cell_scores(root, HW)}
+    auto = {k for k in serial if "__" in k[1]}
+    assert {k: serial[k] for k in auto} == {k: parallel[k] for k in auto}
+    assert parallel[("ada", cell.cell)] == pytest.approx(3.0), "re-grading lost a manual grade"
+    rows = {r["student_id"]: r for r in csv.DictReader((root / "grades.csv").open())}
+    assert float(rows["ada"]["score"]) == pytest.approx(26.0)
 
 
 def test_grade_rejects_an_empty_folder(tmp_path):

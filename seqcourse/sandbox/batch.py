@@ -36,7 +36,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from seqcourse.sandbox.execute import canonical, cell_roles, not_graded, role_of
+from seqcourse.sandbox.execute import canonical, cell_roles, reserved_names, role_of
 from seqcourse.sandbox.policy import Limits, Policy, default_allow_read
 from seqcourse.sandbox.review import scan_notebook
 
@@ -92,14 +92,15 @@ def _nbgrader(cwd: Path, args: list[str], env: dict | None = None) -> tuple[int,
 
 # --------------------------------------------------------------------------- phase 1
 
-def release_stubs(root: Path, assignment: str, name: str) -> dict[str, str]:
-    """``{grade_id: text}`` of the answer cells as released to students."""
-    for folder in ("assignments", ".release-check"):
+def released_cells(root: Path, assignment: str, name: str) -> dict[str, str]:
+    """``{grade_id: text}`` of the nbgrader cells as released to students (answer stubs,
+    test cells without their hidden part)."""
+    for folder in (".release-check", "assignments"):
         path = Path(root) / folder / assignment / name
         if path.is_file():
             nb = nbformat.read(path, as_version=4)
             return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-                    if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+                    if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
     return {}
 
 
@@ -125,8 +126,13 @@ def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
     if code == -9:
         out.reason = (f"grading stopped after the limit of {opts.submission_seconds:g} s for "
                       "one notebook")
-    elif code != 0 or not executed.is_file():
+    elif (code != 0 or not executed.is_file()) and not out.reason:
         out.reason = "the notebook could not be graded: " + _last_error(log)
+    try:
+        nbformat.read(submitted, as_version=4)
+    except Exception as err:  # noqa: BLE001
+        out.reason = f"the submitted file is not a readable notebook ({type(err).__name__})"
+    out.review += tampered_cells(_readable(submitted), plan["cells"], plan["release"])
     if code == 0 and executed.is_file():
         nb = nbformat.read(executed, as_version=4)
     else:
@@ -135,7 +141,7 @@ def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
     if report.is_file():
         seen = json.loads(report.read_text())
         out.isolation = seen.get("isolation", "")
-        out.review += [f"sandbox refused: {r}" for r in seen.get("refused", [])]
+        out.review += [f"sandbox: {r}" for r in seen.get("refused", [])]
         out.review += [f"crash: {c}" for c in seen.get("crashes", [])]
         out.review += [f"answer rebinds the instructor's name {n!r} (ignored by the tests)"
                        for n in seen.get("clashes", []) if not n.startswith("_")]
@@ -166,18 +172,36 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[int, str]:
         return -9, (out or "") + f"\n[stopped after the limit of {timeout:g} s]"
 
 
+def tampered_cells(submitted: NotebookNode, roles: dict, release: dict[str, str]) -> list[str]:
+    """Review lines for instructor cells the student deleted or edited (both restored)."""
+    seen, lines = {}, []
+    for cell in submitted.get("cells", []):
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in roles and gid not in seen:
+            seen[gid] = cell
+    for gid, info in roles.items():
+        if info["role"] == "answer":
+            continue
+        if gid not in seen:
+            lines.append(f"restored: the {info['role']} cell {gid} was deleted")
+        elif seen[gid].get("source", "").strip() not in (info["source"].strip(),
+                                                           release.get(gid, "").strip()):
+            lines.append(f"restored: the {info['role']} cell {gid} was edited")
+    return lines
+
+
 def _last_error(log: str) -> str:
     lines = [ln for ln in log.strip().splitlines() if ln.strip()]
     errors = [ln.strip() for ln in lines if re.match(r"\s*\w+(Error|Exception): ", ln)]
     return (errors[-1] if errors else (lines[-1] if lines else "no output"))[-300:]
 
 
-def _readable(path: Path, source_nb: NotebookNode) -> NotebookNode:
-    """The submission if it parses, else the source notebook (every test will fail)."""
+def _readable(path: Path) -> NotebookNode:
+    """The submission if it parses, else an empty notebook (every test will fail)."""
     try:
         return nbformat.read(path, as_version=4)
     except Exception:  # noqa: BLE001 - a broken file is the student's problem, not ours
-        return nbformat.from_dict(source_nb)
+        return nbformat.v4.new_notebook()
 
 
 def _mark_unrun_tests(nb: NotebookNode, roles: dict, reason: str) -> None:
@@ -252,8 +276,8 @@ def grade_batch(root: Path, assignment: str, submissions: Path, options: Options
         deny.add(str(REPO))
     policy = Policy(deny_read=sorted(deny), allow_read=default_allow_read(),
                     forbidden_modules=forbidden_modules(source_nb), isolation=opts.isolation)
-    plan = {"assignment": assignment, "cells": roles,
-            "release": release_stubs(root, assignment, name),
+    plan = {"assignment": assignment, "cells": roles, "reserved": reserved_names(roles),
+            "release": released_cells(root, assignment, name),
             "cell_seconds": max(30.0, 2.5 * opts.limits.call_seconds)}
     found, notes = stage(submissions, assignment, [name])
     jobs = opts.jobs or os.cpu_count() or 1

@@ -285,25 +285,26 @@ class Grader:
     kernel's namespace.
     """
 
-    def __init__(self, policy: Policy, limits: Limits, report: str | None = None) -> None:
+    def __init__(self, policy: Policy, limits: Limits, report: str | None = None,
+                 reserved: list[str] | None = None) -> None:
         self.box = Sandbox(policy, limits)
         self.report = report
+        self.reserved = set(reserved or dir(builtins))
         self.synced: set[str] = set()
         self.clashes: set[str] = set()
-        self.setup_names: set[str] = set()
 
     @classmethod
     def from_plan(cls, path: str) -> "Grader":
         plan = json.loads(Path(path).read_text())
         return cls(Policy.from_dict(plan["policy"]), Limits.from_dict(plan["limits"]),
-                   plan.get("report"))
+                   plan.get("report"), plan.get("reserved"))
 
     def _ns(self) -> dict:
         from IPython import get_ipython
         return get_ipython().user_ns
 
     def _protected(self) -> list[str]:
-        return sorted(k for k in self._ns() if k not in self.synced)
+        return sorted(self.reserved | {k for k in self._ns() if k not in self.synced})
 
     def _run(self, source: str, what: str) -> dict:
         self.box.ensure_running()
@@ -313,14 +314,12 @@ class Grader:
         return reply
 
     def setup(self, source: str) -> None:
-        before = set(self._ns())
         try:
             self._run(source, "running a set-up cell")
         except SandboxCrash:
             pass   # the tests that need the student's code will say so
         finally:
             self._save()
-        self.setup_names |= before
 
     def student(self, source: str) -> None:
         from IPython.display import Image, display

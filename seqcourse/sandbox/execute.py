@@ -54,6 +54,31 @@ def cell_roles(source_nb: NotebookNode) -> dict[str, dict]:
     return roles
 
 
+def reserved_names(roles: dict[str, dict]) -> list[str]:
+    """Names the instructor's cells bind, plus Python's builtins: an answer cell that
+    defines one of these (an ``abs`` that always returns 0, say) is not let into the
+    tests' namespace."""
+    import ast
+    import builtins
+
+    names = set(dir(builtins))
+    for info in roles.values():
+        if info["role"] not in ("test", "setup"):
+            continue
+        try:
+            tree = ast.parse(info["source"])
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return sorted(names)
+
+
 def role_of(cell: NotebookNode, roles: dict[str, dict]) -> str:
     """"test" or "setup" for an unmodified instructor code cell; "student" otherwise."""
     known = roles.get(_gid(cell) or "")

@@ -67,11 +67,19 @@ class Policy:
 
 # --------------------------------------------------------------------------- OS layer
 
+_WORKS: dict[tuple[str, ...], bool] = {}
+
+
 def _works(cmd: list[str]) -> bool:
-    try:
-        return subprocess.run(cmd + ["true"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+    """Whether ``cmd true`` succeeds here (remembered: a restart must not pay twice)."""
+    key = tuple(cmd)
+    if key not in _WORKS:
+        try:
+            _WORKS[key] = subprocess.run(cmd + ["true"], capture_output=True,
+                                         timeout=20).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            _WORKS[key] = False
+    return _WORKS[key]
 
 
 def isolation_prefix(policy: Policy) -> tuple[list[str], str]:
@@ -149,8 +157,14 @@ def install_audit_hook(policy: Policy, flags: list[str]) -> None:
     def refuse(what: str) -> None:
         message = f"[grading sandbox] {what} is not allowed while your notebook is graded"
         if len(flags) < 50:
-            flags.append(what)
+            flags.append(f"refused {what}")
         raise SandboxViolation(message)
+
+    def no_reference(path: str) -> None:
+        if len(flags) < 50:
+            flags.append(f"refused importing the reference module {os.path.basename(path)}")
+        raise ImportError(f"[grading sandbox] {path} holds the course's reference implementation "
+                          f"of this assignment; write the algorithm yourself")
 
     def real(path: Any) -> str | None:
         if isinstance(path, int):
@@ -190,6 +204,8 @@ def install_audit_hook(policy: Policy, flags: list[str]) -> None:
             if isinstance(mode, str) and any(c in mode for c in "wax+") or oflags & _WRITE_FLAGS:
                 if not writable(path):
                     refuse(f"writing {path}")
+            elif path in forbidden_files:
+                no_reference(path)
             elif not readable(path):
                 refuse(f"reading {path}")
         elif event in ("os.listdir", "os.scandir", "os.chdir", "glob.glob"):
@@ -212,7 +228,7 @@ def install_audit_hook(policy: Policy, flags: list[str]) -> None:
             name = str(args[0])
             if any(name == f or name.startswith(f + ".") for f in forbidden):
                 if len(flags) < 50:
-                    flags.append(f"importing {name}")
+                    flags.append(f"refused importing {name}")
                 raise ImportError(f"[grading sandbox] {name} holds the course's reference "
                                   f"implementation of this assignment; write the algorithm "
                                   f"yourself")

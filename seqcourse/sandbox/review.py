@@ -66,7 +66,6 @@ def scan_source(source: str, cell: str) -> list[Finding]:
                 hit = _root(name) & RISKY_MODULES
                 if hit:
                     found.append(Finding(cell, line, f"imports {name}"))
-                    break
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id in RISKY_CALLS:
             found.append(Finding(cell, line, f"calls {node.func.id}()"))

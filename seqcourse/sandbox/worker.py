@@ -139,9 +139,14 @@ class Worker:
             reply.update(self.dispatch(request))
         except BaseException as err:  # noqa: BLE001 - every failure goes back to the grader
             reply = {"op": "done", "ok": False, "error": _describe(err)}
+            if isinstance(err, (MemoryError, RecursionError)) and len(self.flags) < 50:
+                self.flags.append(f"{type(err).__name__}: your code ran out of memory or stack")
         finally:
             sys.stdout, sys.stderr = saved
         reply["stdout"] = out.getvalue()
+        if out.dropped and len(self.flags) < 50:
+            self.flags.append(f"printed {out.size + out.dropped} characters in one cell or "
+                              f"call; only the first {self.output_limit} were kept")
         self.send(reply)
 
     def dispatch(self, request: dict) -> dict:
@@ -242,6 +247,8 @@ def _safe_repr(value: Any) -> str:
 
 def _transform(source: str) -> str:
     """IPython syntax (magics, ``!cmd``) to plain Python calling get_ipython()."""
+    if "%" not in source and "!" not in source:
+        return source
     try:
         from IPython.core.inputtransformer2 import TransformerManager
         return TransformerManager().transform_cell(source)
