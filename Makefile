@@ -49,7 +49,7 @@ validate: $(STAMP)
 	$(BIN)/python -m seqcourse.grading validate $(NB)
 
 grade: $(STAMP)
-	$(BIN)/python -m seqcourse.grading grade $(SUBMISSIONS)
+	$(BIN)/python -m seqcourse.grading grade $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS))
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py

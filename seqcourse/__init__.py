@@ -3,18 +3,25 @@
 The lectures import small, readable pieces from here so that each notebook can
 focus on one idea.  Every module is named after what it teaches:
 
-========================  ====================================================
-``seqcourse.kalman``      the Kalman filter (lecture 01)
-``seqcourse.ngram``       counting language models with add-k smoothing
-``seqcourse.textclass``   bag-of-n-grams text classification (fastText style)
-``seqcourse.linpred``     linear (auto-regressive) prediction by least squares
-``seqcourse.losses``      softmax, cross entropy, KL divergence
-``seqcourse.data``        generators for every data set the course uses
-``seqcourse.training``    a tiny training loop with a progress bar
-``seqcourse.plotting``    loss curves and small figure helpers
-``seqcourse.testing``     friendly assertions used by the autograded tests
-``seqcourse.grading``     the instructor's nbgrader workflow (release, grade)
-========================  ====================================================
+==========================  ====================================================
+``seqcourse.kalman``        the Kalman filter (lecture 01)
+``seqcourse.ngram``         counting language models with add-k smoothing
+``seqcourse.textclass``     bag-of-n-grams text classification (fastText style)
+``seqcourse.linpred``       linear (auto-regressive) prediction by least squares
+``seqcourse.ffn``           feed-forward baselines of lecture 01's experiments
+``seqcourse.markov``        Markov chains of order 1 and 2 (lecture 02)
+``seqcourse.hmm``           hidden Markov models: forward-backward, Viterbi, Baum-Welch
+``seqcourse.rnn``           a vanilla RNN and BPTT in numpy, torch's layout (lecture 03)
+``seqcourse.charlm``        a character-level language model in torch, offline corpus
+``seqcourse.multitarget``   back-propagation with targets at several layers (lecture 04)
+``seqcourse.losses``        softmax, cross entropy, KL divergence
+``seqcourse.data``          generators for every data set the course uses
+``seqcourse.training``      a tiny training loop with a progress bar
+``seqcourse.plotting``      loss curves and small figure helpers
+``seqcourse.testing``       friendly assertions used by the autograded tests
+``seqcourse.grading``       the instructor's nbgrader workflow (release, grade)
+``seqcourse.sandbox``       safe grading: answers in a limited process, tests apart
+==========================  ====================================================
 """
 
 from __future__ import annotations

@@ -240,3 +240,30 @@ def test_review_flags_tampering_and_not_ordinary_code():
     for what in ("imports sys", "imports seqcourse.testing", "uses .assert_close",
                  "calls get_ipython()", "uses .input_transformers_post", "defines abs"):
         assert what in found, found
+
+
+@pytest.mark.parametrize("isolation", ["none", "unshare", "bwrap"])
+def test_every_isolation_level_refuses_the_course_files(tmp_path, isolation):
+    """The audit hook works alone ("none"); unshare adds an empty network namespace; bwrap
+    also hides the course folder at the OS level (os.stat bypasses the audit hook)."""
+    import shutil
+
+    if isolation != "none" and not shutil.which(isolation):
+        pytest.skip(f"{isolation} is not installed here")
+    secret = tmp_path / "course"
+    secret.mkdir()
+    (secret / "answers.txt").write_text("42")
+    box = Sandbox(Policy(deny_read=[str(secret)], scratch=str(tmp_path / "scratch"),
+                         isolation=isolation), Limits(call_seconds=10))
+    box.start()
+    try:
+        if box.isolation != isolation:
+            pytest.skip(f"{isolation} is installed but cannot create a sandbox here")
+        reply = box.request({"op": "exec", "protected": [], "source":
+                             f"import os\nvisible = os.path.exists({str(secret)!r} + '/answers.txt')\n"
+                             f"open({str(secret)!r} + '/answers.txt').read()"}, "test")
+        assert not reply["ok"] and any(f.startswith("refused reading") for f in box.flags)
+        seen = box.request({"op": "exec", "protected": [], "source": "visible"}, "test")["display"]
+        assert seen == ("False" if isolation == "bwrap" else "True")
+    finally:
+        box.stop()

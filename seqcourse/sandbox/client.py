@@ -119,6 +119,8 @@ class Sandbox:
 
     def _death(self) -> str:
         code = self.proc.wait(5) if self.proc is not None else None
+        if code is not None and self.isolation == "bwrap" and 128 < code < 160:
+            code = 128 - code        # bwrap reports a child killed by signal N as 128 + N
         if code is not None and code < 0:
             sig = -code
             what = {signal.SIGKILL: "it was killed (out of memory?)",
