@@ -30,14 +30,7 @@ from seqcourse.textclass import (accuracy, predict_labels, train_and_evaluate,
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """The lecture trains its tiny models on one CPU thread (normalisation layers reduce
-    differently with more threads), so the tests do the same, and restore the setting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def rmse(a, b) -> float:

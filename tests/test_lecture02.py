@@ -17,12 +17,7 @@ from seqcourse.hmm import HMM
 from seqcourse.markov import estimate_transitions, sample_chain, stationary_distribution
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def _watch() -> HMM:

@@ -25,12 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "lectures" / "03_rnn_bptt.ipynb"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def lecture(*names: str) -> dict:

@@ -17,12 +17,7 @@ from seqcourse import multitarget as mt
 from seqcourse.multitarget import ABC, MultiTargetNet, RecurrentDetector, a_followed_by_b, ab_targets, one_hot
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 # -- section 1: a network without feedback -------------------------------------------------------

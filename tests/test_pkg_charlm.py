@@ -14,12 +14,7 @@ import torch
 from seqcourse import charlm, rnn
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def test_corpus_is_deterministic_offline_text_from_the_stdlib():
