@@ -24,9 +24,17 @@ def test_there_are_assignments():
     assert "hw01_sequences" in ASSIGNMENTS
 
 
+_TRIPS: dict = {}
+
+
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def trip(request, tmp_path_factory):
-    return run_round_trip(tmp_path_factory.mktemp(request.param), request.param)
+    """One autograde run per assignment, kept for the whole module (pytest does not group
+    the directly and the indirectly parametrized tests by assignment)."""
+    if request.param not in _TRIPS:
+        _TRIPS[request.param] = run_round_trip(tmp_path_factory.mktemp(request.param),
+                                               request.param)
+    return _TRIPS[request.param]
 
 
 def _normalised(path):
@@ -97,10 +105,8 @@ def _wrong_cases():
     return [(a, fx.name) for a in ASSIGNMENTS for fx in fixtures(a, "wrong")]
 
 
-@pytest.mark.parametrize("assignment,fixture_name", _wrong_cases())
-def test_wrong_answer_loses_marks_on_its_exercise(trip, assignment, fixture_name):
-    if trip.assignment != assignment:
-        pytest.skip("graded in the other assignment's round trip")
+@pytest.mark.parametrize("trip,fixture_name", _wrong_cases(), indirect=["trip"])
+def test_wrong_answer_loses_marks_on_its_exercise(trip, fixture_name):
     student, fx = next((s, f) for s, fs in trip.wrong_rounds.items() for f in fs if f.name == fixture_name)
     cells = trip.cells(student)
     score, best = trip.exercises(student)[fx.cell]
