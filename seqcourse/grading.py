@@ -15,7 +15,6 @@ grade id of the solution cell they test, so scores can be summed per exercise.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import shutil
 import subprocess
@@ -50,10 +49,12 @@ def find_assignments(root: Path) -> list[str]:
     return sorted(p.name for p in src.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
-def nbgrader(root: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
-    """Run ``nbgrader ARGS`` with ``root`` as the course root; raise with its log on failure."""
+def nbgrader(root: Path, *args: str, timeout: float | None = None,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` with ``root`` as the course root (``env`` added to the
+    environment); raise with its log on failure."""
     cmd = [sys.executable, "-m", "nbgrader", *args]
-    env = dict(os.environ)
+    env = dict(os.environ, **(env or {}))
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
@@ -95,7 +96,7 @@ def generate_feedback(root: Path, assignment: str, outcomes: dict[str, Outcome] 
                       ) -> None:
     """Write feedback HTML into ``root/feedback/<student>/<assignment>/``, without the
     hidden tests (their code and their tracebacks)."""
-    batch.generate_feedback(root, assignment, outcomes or {}, nbgrader)
+    batch.generate_feedback(root, assignment, outcomes or {})
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Autograde a batch of submissions safely and in parallel.
 
-Phase 1, in parallel (one job per student, each in a private copy of the course
-with its own SQLite gradebook): take only the expected notebook from the
-submission, run ``nbgrader autograde`` with :class:`~seqcourse.sandbox.execute.SandboxedExecute`
-(answer cells in a sandboxed student process, tests in the kernel) under an
+Phase 1, in parallel (one job per student, each in a private work folder): take
+only the expected notebook from the submission and run it with
+``python -m seqcourse.sandbox.execute`` (the notebook rebuilt from the source,
+answer cells in a sandboxed student process, tests in the kernel) under an
 outer wall-clock limit.  Whatever happens, the job ends with an executed
 notebook in which every test cell shows a verdict: if a cell could not run
 (crash, timeout, broken notebook), it gets an error output that says why.
@@ -36,7 +36,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from seqcourse.sandbox.execute import canonical, cell_roles, reserved_names, role_of
+from seqcourse.sandbox.execute import (canonical, cell_roles, error_output, grade_id,
+                                       reserved_names, role_of)
 from seqcourse.sandbox.policy import Limits, Policy, default_allow_read
 from seqcourse.sandbox.review import scan_notebook
 
@@ -82,14 +83,6 @@ def _source_notebooks(root: Path, assignment: str) -> dict[str, NotebookNode]:
             for p in sorted((root / "solutions" / assignment).glob("*.ipynb"))}
 
 
-def _nbgrader(cwd: Path, args: list[str], env: dict | None = None) -> tuple[int, str]:
-    env = dict(os.environ, **(env or {}))
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return proc.returncode, proc.stdout
-
-
 # --------------------------------------------------------------------------- phase 1
 
 def released_cells(root: Path, assignment: str, name: str) -> dict[str, str]:
@@ -99,8 +92,7 @@ def released_cells(root: Path, assignment: str, name: str) -> dict[str, str]:
         path = Path(root) / folder / assignment / name
         if path.is_file():
             nb = nbformat.read(path, as_version=4)
-            return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-                    if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+            return {grade_id(c): c.source for c in nb.cells if grade_id(c)}
     return {}
 
 
@@ -123,20 +115,21 @@ def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
            str(executed)]
     code, log = _run(cmd, job, opts.submission_seconds)
     out = Outcome(student)
-    if code == -9:
+    try:
+        theirs = nbformat.read(submitted, as_version=4)
+    except Exception as err:  # noqa: BLE001 - a broken file is the student's problem, not ours
+        theirs = nbformat.v4.new_notebook()
+        out.reason = f"the submitted file is not a readable notebook ({type(err).__name__})"
+    if not out.reason and code == -9:
         out.reason = (f"grading stopped after the limit of {opts.submission_seconds:g} s for "
                       "one notebook")
-    elif (code != 0 or not executed.is_file()) and not out.reason:
+    elif not out.reason and (code != 0 or not executed.is_file()):
         out.reason = "the notebook could not be graded: " + _last_error(log)
-    try:
-        nbformat.read(submitted, as_version=4)
-    except Exception as err:  # noqa: BLE001
-        out.reason = f"the submitted file is not a readable notebook ({type(err).__name__})"
-    out.review += tampered_cells(_readable(submitted), plan["cells"], plan["release"])
+    out.review += tampered_cells(theirs, plan["cells"], plan["release"])
     if code == 0 and executed.is_file():
         nb = nbformat.read(executed, as_version=4)
     else:
-        nb = canonical(_readable(submitted), plan["cells"], plan["release"])
+        nb = canonical(theirs, plan["cells"], plan["release"])
     _mark_unrun_tests(nb, plan["cells"], out.reason or "this cell did not run")
     if report.is_file():
         seen = json.loads(report.read_text())
@@ -147,6 +140,9 @@ def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
                        for n in seen.get("clashes", []) if not n.startswith("_")]
         if seen.get("crashes") and not out.reason:
             out.reason = "your code crashed or timed out: " + seen["crashes"][0]
+    answer_cells = [i for i, c in enumerate(nb.cells)
+                    if c.cell_type == "code" and role_of(c, plan["cells"]) == "student"]
+    out.review += [f"review: {f}" for f in scan_notebook(nb, answer_cells)]
     staged = work / "executed" / student / plan["assignment"]
     staged.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, staged / nb_path.name)
@@ -159,6 +155,7 @@ def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[int, str]:
+    """Run ``cmd`` in its own process group; on time-out kill the whole group."""
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
@@ -176,7 +173,7 @@ def tampered_cells(submitted: NotebookNode, roles: dict, release: dict[str, str]
     """Review lines for instructor cells the student deleted or edited (both restored)."""
     seen, lines = {}, []
     for cell in submitted.get("cells", []):
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if gid in roles and gid not in seen:
             seen[gid] = cell
     for gid, info in roles.items():
@@ -196,39 +193,26 @@ def _last_error(log: str) -> str:
     return (errors[-1] if errors else (lines[-1] if lines else "no output"))[-300:]
 
 
-def _readable(path: Path) -> NotebookNode:
-    """The submission if it parses, else an empty notebook (every test will fail)."""
-    try:
-        return nbformat.read(path, as_version=4)
-    except Exception:  # noqa: BLE001 - a broken file is the student's problem, not ours
-        return nbformat.v4.new_notebook()
-
-
 def _mark_unrun_tests(nb: NotebookNode, roles: dict, reason: str) -> None:
-    """Give every test cell without a verdict an error output, so it scores zero."""
+    """Give every test cell without a verdict an error output, so it scores zero.
+
+    ``nb`` is a canonical notebook, so it holds every test cell of the source; one
+    missing would be put back by nbgrader's recording step *without* outputs, that
+    is with full marks, hence the check.
+    """
     present = set()
     for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if cell.cell_type != "code" or roles.get(gid, {}).get("role") != "test":
             continue
         present.add(gid)
-        ran = cell.get("execution_count") is not None
-        if role_of(cell, roles) != "test" or not ran:
+        if role_of(cell, roles) != "test" or cell.get("execution_count") is None:
             cell.source = roles[gid]["source"]
-            cell.outputs = [_error_output("NotGraded", reason)]
+            cell.outputs = [error_output("NotGraded", reason)]
             cell.execution_count = None
-    for gid, info in roles.items():   # deleted test cells that nbgrader could not put back
-        if info["role"] == "test" and gid not in present:
-            cell = nbformat.v4.new_code_cell(info["source"])
-            cell.metadata["nbgrader"] = {"grade": True, "grade_id": gid, "locked": True,
-                                         "solution": False, "schema_version": 3, "points": 0}
-            cell.outputs = [_error_output("NotGraded", reason)]
-            nb.cells.append(cell)
-
-
-def _error_output(ename: str, evalue: str) -> NotebookNode:
-    return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
-                                  traceback=[f"{ename}: {evalue}"])
+    missing = {g for g, info in roles.items() if info["role"] == "test"} - present
+    if missing:
+        raise RuntimeError(f"test cells {sorted(missing)} are missing from a rebuilt notebook")
 
 
 # --------------------------------------------------------------------------- the batch
@@ -287,12 +271,6 @@ def grade_batch(root: Path, assignment: str, submissions: Path, options: Options
     for student, lines in notes.items():
         outcomes.setdefault(student, Outcome(student, reason=lines[-1] if lines else ""))
         outcomes[student].review[:0] = lines
-    for student, out in outcomes.items():
-        if out.notebook:
-            nb = nbformat.read(work / "executed" / student / assignment / out.notebook, 4)
-            answer_cells = [i for i, c in enumerate(nb.cells)
-                            if c.cell_type == "code" and role_of(c, roles) == "student"]
-            out.review += [f"review: {f}" for f in scan_notebook(nb, answer_cells)]
     _record(root, work, assignment)
     return dict(sorted(outcomes.items()))
 
@@ -313,12 +291,12 @@ c.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor,
 ''')
     if not any((work / "executed").glob(f"*/{assignment}/*.ipynb")):
         return
+    from seqcourse.grading import nbgrader   # grading imports this module
+
     submitted = os.path.relpath(work / "executed", root)
-    env = {"JUPYTER_CONFIG_PATH": str(cfg)}
-    code, log = _nbgrader(root, ["autograde", assignment, "--force",
-                                 f"--CourseDirectory.submitted_directory={submitted}"], env)
-    if code != 0:
-        raise RuntimeError(f"recording the grades failed:\n{log[-4000:]}")
+    nbgrader(root, "autograde", assignment, "--force",
+             f"--CourseDirectory.submitted_directory={submitted}",
+             env={"JUPYTER_CONFIG_PATH": str(cfg)})
 
 
 # --------------------------------------------------------------------------- feedback
@@ -342,7 +320,7 @@ def feedback_copy(nb: NotebookNode, roles: dict) -> NotebookNode:
     tracebacks replaced by the verdict and the assertion's message."""
     nb = nbformat.from_dict(nb)
     for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if cell.cell_type != "code" or roles.get(gid, {}).get("role") != "test":
             continue
         if HIDDEN_BEGIN not in roles[gid]["source"]:
@@ -354,14 +332,15 @@ def feedback_copy(nb: NotebookNode, roles: dict) -> NotebookNode:
                 text = (f"{output.get('ename')}: {message[:600]}" if output.get("ename")
                         in ("AssertionError", "NotGraded") else
                         f"{output.get('ename')} raised while the tests ran")
-                cell.outputs[i] = _error_output("TestFailed", text)
+                cell.outputs[i] = error_output("TestFailed", text)
                 cell.outputs[i].traceback = [f"A test failed. {text}"]
     return nb
 
 
-def generate_feedback(root: Path, assignment: str, outcomes: dict[str, Outcome],
-                      run_nbgrader) -> None:
+def generate_feedback(root: Path, assignment: str, outcomes: dict[str, Outcome]) -> None:
     """Write feedback HTML from public copies of the autograded notebooks."""
+    from seqcourse.grading import nbgrader   # grading imports this module
+
     root = Path(root)
     (source_nb,) = _source_notebooks(root, assignment).values()
     roles = cell_roles(source_nb)
@@ -377,7 +356,7 @@ def generate_feedback(root: Path, assignment: str, outcomes: dict[str, Outcome],
                 f"**Grading note.** {reason}. Tests that could not run score zero."))
         nbformat.write(public, path)
     try:
-        run_nbgrader(root, "generate_feedback", assignment, "--force")
+        nbgrader(root, "generate_feedback", assignment, "--force")
     finally:
         for path, data in saved.items():
             path.write_bytes(data)

@@ -328,6 +328,7 @@ class Grader:
 
         try:
             reply = self._run(source, "running your cell")
+            self.clashes.update(reply.get("clashes", []))
         finally:
             self._save()
         if reply.get("stdout"):
@@ -341,8 +342,6 @@ class Grader:
         for name in reply.get("deleted", []):
             if name in self.synced:
                 ns.pop(name, None)
-        self.clashes.update(reply.get("clashes", []))
-        self._save()
         if not reply.get("ok"):
             raise _as_exception(reply.get("error", {}))
         if reply.get("display") is not None:

@@ -23,10 +23,11 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-__all__ = ["cell_roles", "role_of", "canonical", "execute", "not_graded"]
+__all__ = ["grade_id", "cell_roles", "role_of", "canonical", "execute", "error_output"]
 
 
-def _gid(cell: NotebookNode) -> str | None:
+def grade_id(cell: NotebookNode) -> str | None:
+    """The cell's nbgrader grade id, or None."""
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
@@ -81,7 +82,7 @@ def reserved_names(roles: dict[str, dict]) -> list[str]:
 
 def role_of(cell: NotebookNode, roles: dict[str, dict]) -> str:
     """"test" or "setup" for an unmodified instructor code cell; "student" otherwise."""
-    known = roles.get(_gid(cell) or "")
+    known = roles.get(grade_id(cell) or "")
     if cell.cell_type != "code" or not known or known["role"] not in ("test", "setup"):
         return "student"
     return known["role"] if cell.source.strip() == known["source"].strip() else "student"
@@ -94,7 +95,7 @@ def canonical(submitted: NotebookNode, roles: dict[str, dict], release: dict[str
     added: dict[str | None, list[NotebookNode]] = {}
     last = None
     for cell in submitted.cells:
-        gid = _gid(cell)
+        gid = grade_id(cell)
         if gid in roles and gid not in theirs:
             theirs[gid] = cell
             last = gid
@@ -118,9 +119,10 @@ def canonical(submitted: NotebookNode, roles: dict[str, dict], release: dict[str
     return out
 
 
-def not_graded(reason: str) -> NotebookNode:
-    return nbformat.v4.new_output("error", ename="NotGraded", evalue=reason,
-                                  traceback=[f"NotGraded: {reason}"])
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    """An error output cell nbgrader scores as a failed test."""
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
+                                  traceback=[f"{ename}: {evalue}"])
 
 
 def execute(nb: NotebookNode, roles: dict[str, dict], plan_path: str, cell_seconds: float,
@@ -161,8 +163,8 @@ def execute(nb: NotebookNode, roles: dict[str, dict], plan_path: str, cell_secon
     for cell, done in zip(out.cells, run.cells):
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = done.get("outputs", []), done.get("execution_count")
-            if reason and _gid(cell) in roles and roles[_gid(cell)]["role"] == "test":
-                cell.outputs, cell.execution_count = [not_graded(reason)], None
+            if reason and roles.get(grade_id(cell), {}).get("role") == "test":
+                cell.outputs, cell.execution_count = [error_output("NotGraded", reason)], None
     out.metadata.update({k: v for k, v in run.metadata.items() if k == "language_info"})
     return out
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
+from seqcourse.sandbox.execute import grade_id
+
 __all__ = ["Finding", "scan_source", "scan_notebook"]
 
 RISKY_MODULES = {
@@ -87,6 +89,6 @@ def scan_notebook(nb: NotebookNode, student_cells: list[int]) -> list[Finding]:
     out = []
     for index in student_cells:
         cell = nb.cells[index]
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+        gid = grade_id(cell) or f"cell {index + 1}"
         out.extend(scan_source(cell.source, gid))
     return out
