@@ -7,7 +7,7 @@ import pytest
 
 import seqcourse.kalman
 from seqcourse.kalman import kalman_update as innocent_looking_name
-from seqcourse.testing import assert_close, assert_shape, without_reference
+from seqcourse.testing import assert_close, assert_shape, assert_unchanged, without_reference
 
 
 # -- assert_close --------------------------------------------------------------------
@@ -142,3 +142,105 @@ def test_without_reference_propagates_student_errors():
     with pytest.raises(ZeroDivisionError, match="oops"):
         without_reference(student, "seqcourse.kalman")()
     assert sys.getprofile() is before
+
+
+# -- assert_unchanged ----------------------------------------------------------------
+def normalise_in_place(A, weights):
+    A /= A.sum(axis=1, keepdims=True)
+    return A
+
+
+def normalise_copy(A, weights):
+    A = np.array(A, dtype=float)
+    return A / A.sum(axis=1, keepdims=True)
+
+
+def test_assert_unchanged_returns_the_result_of_a_clean_call():
+    A = np.arange(1.0, 13.0).reshape(3, 4)
+    out = assert_unchanged(normalise_copy, A, {"w": [np.ones(2), 3]})
+    np.testing.assert_allclose(out.sum(axis=1), np.ones(3))
+    np.testing.assert_array_equal(A, np.arange(1.0, 13.0).reshape(3, 4))
+    assert assert_unchanged(lambda x, k=2: x * k, np.array([np.nan, 1.0]), k=3)[1] == 3.0
+
+
+def test_assert_unchanged_names_the_argument_and_the_entry():
+    A = np.arange(1.0, 13.0).reshape(3, 4)
+    with pytest.raises(AssertionError) as info:
+        assert_unchanged(normalise_in_place, A, None)
+    msg = str(info.value)
+    assert "normalise_in_place changed its inputs" in msg
+    assert "`A` (argument 1)" in msg and "12 of its 12 entries changed" in msg
+    assert "index (0, 0)" in msg and "Hint" in msg and "copies" in msg
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda d: d["B"].__setitem__((1, 2), 7.0), "entry ['B']: 1 of its 6 entries changed, first at index (1, 2)"),
+    (lambda d: d["seqs"].append(np.zeros(2)), "entry ['seqs']: its length changed from 2 to 3"),
+    (lambda d: d["seqs"][1].__setitem__(0, 9), "entry ['seqs']: item [1]: 1 of its 3 entries"),
+    (lambda d: d.pop("B"), "its keys changed"),
+    (lambda d: d.__setitem__("k", 4), "entry ['k']: it changed from 3 to 4"),
+])
+def test_assert_unchanged_looks_inside_dicts_and_lists(change, expected):
+    data = {"B": np.zeros((2, 3)), "seqs": [np.arange(2), np.arange(3)], "k": 3}
+
+    def student(d, *, scale=1.0):
+        change(d)
+
+    with pytest.raises(AssertionError) as info:
+        assert_unchanged(student, data, scale=2.0)
+    assert expected in str(info.value)
+
+
+def test_assert_unchanged_keyword_arguments_dtype_and_shape():
+    def cast(x, *, out):
+        out.resize(4, refcheck=False)
+
+    with pytest.raises(AssertionError, match=r"`out` \(keyword argument\): its shape changed"):
+        assert_unchanged(cast, 1, out=np.zeros(2))
+    with pytest.raises(AssertionError, match=r"nan\)? became (np.float64\()?0.0"):
+        assert_unchanged(lambda x: x.__setitem__(1, 0.0), np.array([1.0, np.nan]))
+
+
+def test_assert_unchanged_tensors():
+    import torch
+
+    w = torch.ones(3, 2, dtype=torch.float64)
+    assert_unchanged(lambda t: t * 2, w)
+    with pytest.raises(AssertionError, match="1 of its 6 entries changed"):
+        assert_unchanged(lambda t: t[0].__setitem__(1, 5.0), w)
+
+
+def test_assert_unchanged_sees_through_without_reference():
+    guarded = without_reference(normalise_in_place, "seqcourse.kalman")
+    with pytest.raises(AssertionError, match=r"normalise_in_place changed its inputs(.|\n)*`A`"):
+        assert_unchanged(guarded, np.ones((2, 2)), None)
+
+
+def test_assert_unchanged_through_the_grading_sandbox(tmp_path):
+    """In the sandbox the tests only send copies: the check runs in the student's process."""
+    try:
+        from gradebox.client import Remote, Sandbox
+        from gradebox.policy import Limits, Policy
+    except ImportError:   # before the grading engine became its own package
+        from seqcourse.sandbox.client import Remote, Sandbox
+        from seqcourse.sandbox.policy import Limits, Policy
+
+    box = Sandbox(Policy(scratch=str(tmp_path / "scratch")), Limits(call_seconds=20))
+    box.start()
+    try:
+        reply = box.request({"op": "exec", "protected": [], "source":
+                             "import numpy as np\n"
+                             "def bad(A, seqs):\n    A /= 2\n    seqs.append(1)\n    return A.sum()\n"
+                             "def good(A, seqs):\n    return np.asarray(A).sum() + len(seqs)\n"}, "test")
+        bad, good = reply["names"]["bad"], reply["names"]["good"]
+        assert isinstance(bad, Remote)
+        A = np.arange(6.0).reshape(2, 3)
+        assert assert_unchanged(good, A, [1, 2]) == 17.0
+        with pytest.raises(AssertionError) as info:
+            assert_unchanged(without_reference(bad, "seqcourse.kalman"), A, [0])
+        msg = str(info.value)
+        assert "argument 1: 5 of its 6 entries changed" in msg
+        assert "argument 2: its length changed from 1 to 2" in msg
+        np.testing.assert_array_equal(A, np.arange(6.0).reshape(2, 3))
+    finally:
+        box.stop()
