@@ -37,19 +37,20 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(STAMP)
+	rm -rf .nbruns
 	$(BIN)/python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" tests $(PYTEST_ARGS)
 
 release: $(STAMP)
-	$(BIN)/python -m seqcourse.grading release
+	$(BIN)/python -m gradebox release
 
 validate: $(STAMP)
-	$(BIN)/python -m seqcourse.grading validate $(NB)
+	$(BIN)/python -m gradebox validate $(NB)
 
 grade: $(STAMP)
-	$(BIN)/python -m seqcourse.grading grade $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS))
+	$(BIN)/python -m gradebox grade $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS))
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py

@@ -1,18 +1,17 @@
-"""Checks on the notebooks as files: clean diffs, the right kernel, repeatable runs.
-
-Their execution itself is tested by nbval (`pytest --nbval-lax lectures solutions`,
-which `make test` runs along with this folder).
+"""Checks on the notebooks as files (clean diffs, the right kernel) and on the lectures'
+executions: each runs without error, natively and on portable kernels, and prints the same
+text twice. Lectures are executed once per flavour through `notebook_runs`, whose runs the
+claims tests (tests/test_lectureNN.py) read; solution notebooks are executed by nbval.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_runs import errors, executed, printed_lines
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(
@@ -56,29 +55,25 @@ def test_lecture_has_goals_explorer_and_recap(path):
     assert re.search(r"what comes next|recap", text, re.I), "a lecture ends with a recap"
 
 
-def _printed_numbers(path: Path) -> list[str]:
-    """Execute a notebook and return the lines it printed (stdout and results).
+@pytest.mark.slow
+@pytest.mark.parametrize("path", LECTURES, ids=_id)
+def test_lecture_runs_top_to_bottom_without_error(path):
+    nb = executed(path, "native")
+    assert not errors(nb), f"{_id(path)} raised: " + "; ".join(errors(nb))
 
-    Lines, not output chunks: how the kernel splits a cell's prints into stream
-    messages varies from run to run."""
-    from nbclient import NotebookClient
 
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    out = []
-    for cell in nb.cells:
-        for o in cell.get("outputs", []):
-            if o.get("output_type") == "stream" and o.get("name") == "stdout":
-                out.append(o["text"])
-            elif o.get("output_type") == "execute_result":
-                out.append(o["data"].get("text/plain", ""))
-    # object addresses differ between runs and say nothing about the numbers
-    return re.sub(r" at 0x[0-9a-f]+", "", "".join(out)).splitlines()
+@pytest.mark.slow
+@pytest.mark.parametrize("path", LECTURES, ids=_id)
+def test_lecture_runs_without_error_on_portable_kernels(path):
+    """The portability check's run (other vector paths) must not raise either: its
+    printed numbers are what the lecture's claims tests read under "portable"."""
+    nb = executed(path, "portable")
+    assert not errors(nb), f"{_id(path)} raised under portable kernels: " + "; ".join(errors(nb))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", LECTURES, ids=_id)
 def test_lecture_prints_the_same_numbers_twice(path):
-    first, second = _printed_numbers(path), _printed_numbers(path)
+    first, second = printed_lines(executed(path, "native")), printed_lines(executed(path, "again"))
     assert first, "the lecture printed nothing to compare"
     assert first == second, "two runs of the lecture printed different text: is everything seeded?"
