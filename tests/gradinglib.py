@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from seqcourse import grading
+import gradebox as grading
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from gradinglib import REPO, fixtures, grade_ids, make_course, run_round_trip
-from seqcourse import grading
+import gradebox as grading
 
 ASSIGNMENTS = grading.find_assignments(REPO)
 pytestmark = pytest.mark.slow

@@ -20,8 +20,8 @@ import pytest
 
 from badsubmissions import catalogue, write
 from gradinglib import REPO, make_course, source_notebook
-from seqcourse import grading
-from seqcourse.sandbox.batch import HIDDEN_BEGIN, forbidden_modules
+import gradebox as grading
+from gradebox.batch import HIDDEN_BEGIN, forbidden_modules
 
 ASSIGNMENTS = grading.find_assignments(REPO)
 pytestmark = pytest.mark.slow

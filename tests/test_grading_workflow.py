@@ -10,14 +10,14 @@ import nbformat
 import pytest
 
 from gradinglib import REPO, make_course, source_notebook
-from seqcourse import grading
+import gradebox as grading
 
 pytestmark = pytest.mark.slow
 HW = "hw01_sequences"
 
 
 def _run(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "seqcourse.grading", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "gradebox", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=600)
 
 

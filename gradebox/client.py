@@ -2,7 +2,7 @@
 
 While a notebook is autograded, the Jupyter kernel runs only the instructor's
 cells (set-up and tests).  Every answer cell is sent to a separate student
-process (:mod:`seqcourse.sandbox.worker`) with :meth:`Grader.student`; the
+process (:mod:`gradebox.worker`) with :meth:`Grader.student`; the
 names it defines come back as data (arrays, numbers, lists...) or as
 :class:`Remote` proxies, so a test cell calls ``kalman_step(...)`` as usual
 but the call runs in the student process and only the returned *data* reaches
@@ -30,8 +30,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Callable
 
-from seqcourse.sandbox import wire
-from seqcourse.sandbox.policy import Limits, Policy, apply_rlimits, isolation_prefix
+from gradebox import wire
+from gradebox.policy import Limits, Policy, apply_rlimits, isolation_prefix
 
 __all__ = ["Sandbox", "Remote", "Grader", "StudentCodeError"]
 
@@ -88,7 +88,7 @@ class Sandbox:
                "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "SEQCOURSE_DEVICE": "cpu", "TMPDIR": self.policy.scratch,
                "MPLCONFIGDIR": self.policy.scratch, "LANG": "C.UTF-8"}
-        cmd = [*prefix, sys.executable, "-I", "-B", "-m", "seqcourse.sandbox.worker",
+        cmd = [*prefix, sys.executable, "-I", "-B", "-m", "gradebox.worker",
                str(theirs.fileno())]
         self.proc = subprocess.Popen(cmd, cwd=self.policy.scratch, env=env,
                                      pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
-from seqcourse.sandbox.execute import grade_id
+from gradebox.execute import grade_id
 
 __all__ = ["Finding", "scan_source", "scan_notebook"]
 
@@ -17,7 +17,7 @@ RISKY_MODULES = {
     "builtins", "sys", "importlib", "inspect", "gc", "ctypes", "subprocess", "socket", "IPython",
     "nbgrader", "unittest", "pytest", "signal", "multiprocessing", "threading", "urllib", "http",
     "requests", "shutil", "pickle", "marshal", "code", "types", "os", "pathlib", "io", "atexit",
-    "seqcourse.testing", "seqcourse.sandbox", "seqcourse.grading", "traceback", "faulthandler",
+    "seqcourse.testing", "seqcourse.sandbox", "gradebox.workflow", "traceback", "faulthandler",
 }
 RISKY_CALLS = {"exec", "eval", "compile", "__import__", "open", "globals", "setattr", "delattr",
                "get_ipython", "breakpoint", "vars", "input"}

@@ -8,10 +8,10 @@ release's stub if deleted); cells the student added stay after the cell they
 followed.  Then, in the kernel, a cell runs as itself only if it is a set-up
 or test cell; every other cell is replaced by ``__grader__.student(<its
 text>)``, which runs it in the student process
-(:class:`seqcourse.sandbox.client.Grader`).  If the grader cannot be started,
+(:class:`gradebox.client.Grader`).  If the grader cannot be started,
 no student code runs and every test fails: it fails closed.
 
-    python -m seqcourse.sandbox.execute PLAN SUBMISSION OUTPUT
+    python -m gradebox.execute PLAN SUBMISSION OUTPUT
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def execute(nb: NotebookNode, roles: dict[str, dict], plan_path: str, cell_secon
 
     run = nbformat.from_dict(nb)
     boot = nbformat.v4.new_code_cell(
-        "from seqcourse.sandbox.client import Grader as _Grader\n"
+        "from gradebox.client import Grader as _Grader\n"
         f"__grader__ = _Grader.from_plan({plan_path!r})\ndel _Grader")
     for cell in run.cells:
         if cell.cell_type != "code":

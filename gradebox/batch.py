@@ -2,7 +2,7 @@
 
 Phase 1, in parallel (one job per student, each in a private work folder): take
 only the expected notebook from the submission and run it with
-``python -m seqcourse.sandbox.execute`` (the notebook rebuilt from the source,
+``python -m gradebox.execute`` (the notebook rebuilt from the source,
 answer cells in a sandboxed student process, tests in the kernel) under an
 outer wall-clock limit.  Whatever happens, the job ends with an executed
 notebook in which every test cell shows a verdict: if a cell could not run
@@ -36,10 +36,11 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from seqcourse.sandbox.execute import (canonical, cell_roles, error_output, grade_id,
+from gradebox.course import nbgrader
+from gradebox.execute import (canonical, cell_roles, error_output, grade_id,
                                        reserved_names, role_of)
-from seqcourse.sandbox.policy import Limits, Policy, default_allow_read
-from seqcourse.sandbox.review import scan_notebook
+from gradebox.policy import Limits, Policy, default_allow_read
+from gradebox.review import scan_notebook
 
 WORK = ".grading"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -111,7 +112,7 @@ def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
     plan_path.write_text(json.dumps({**plan, "policy": job_policy.to_dict(),
                                      "limits": vars(opts.limits), "report": str(report)}))
     executed = job / "run" / nb_path.name
-    cmd = [sys.executable, "-m", "seqcourse.sandbox.execute", str(plan_path), str(submitted),
+    cmd = [sys.executable, "-m", "gradebox.execute", str(plan_path), str(submitted),
            str(executed)]
     code, log = _run(cmd, job, opts.submission_seconds)
     out = Outcome(student)
@@ -291,8 +292,6 @@ c.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor,
 ''')
     if not any((work / "executed").glob(f"*/{assignment}/*.ipynb")):
         return
-    from seqcourse.grading import nbgrader   # grading imports this module
-
     submitted = os.path.relpath(work / "executed", root)
     nbgrader(root, "autograde", assignment, "--force",
              f"--CourseDirectory.submitted_directory={submitted}",
@@ -339,8 +338,6 @@ def feedback_copy(nb: NotebookNode, roles: dict) -> NotebookNode:
 
 def generate_feedback(root: Path, assignment: str, outcomes: dict[str, Outcome]) -> None:
     """Write feedback HTML from public copies of the autograded notebooks."""
-    from seqcourse.grading import nbgrader   # grading imports this module
-
     root = Path(root)
     (source_nb,) = _source_notebooks(root, assignment).values()
     roles = cell_roles(source_nb)

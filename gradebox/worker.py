@@ -1,7 +1,7 @@
 """The student process: runs answer cells and answers calls from the tests.
 
-Started by :class:`seqcourse.sandbox.client.Sandbox` as
-``python -I -B -m seqcourse.sandbox.worker FD`` inside the OS sandbox, with a
+Started by :class:`gradebox.client.Sandbox` as
+``python -I -B -m gradebox.worker FD`` inside the OS sandbox, with a
 connected socket on file descriptor FD.  The first message sets the policy
 (installed as an audit hook before any student code runs); then each request
 is one of
@@ -25,8 +25,8 @@ import types
 from multiprocessing.connection import Connection
 from typing import Any
 
-from seqcourse.sandbox import wire
-from seqcourse.sandbox.policy import Policy, install_audit_hook
+from gradebox import wire
+from gradebox.policy import Policy, install_audit_hook
 
 CELL_FILENAME = "<your cell {n}>"
 
@@ -275,7 +275,7 @@ def _figures(limit: int = 4) -> list[bytes]:
 def _describe(err: BaseException) -> dict:
     frames = traceback.extract_tb(err.__traceback__)
     mine = [f for f in frames if f.filename.startswith("<your cell")
-            or "seqcourse/sandbox" not in f.filename.replace(os.sep, "/")]
+            or "/gradebox/" not in f.filename.replace(os.sep, "/")]
     lines = traceback.format_list(mine) + traceback.format_exception_only(type(err), err)
     return {"ename": type(err).__name__, "evalue": str(err)[:2000],
             "traceback": "".join(lines)[-6000:]}

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from seqcourse.sandbox import wire
-from seqcourse.sandbox.client import Remote, Sandbox, SandboxCrash, StudentCodeError
-from seqcourse.sandbox.execute import canonical, cell_roles, reserved_names, role_of
-from seqcourse.sandbox.policy import Limits, Policy
-from seqcourse.sandbox.review import scan_source
+from gradebox import wire
+from gradebox.client import Remote, Sandbox, SandboxCrash, StudentCodeError
+from gradebox.execute import canonical, cell_roles, reserved_names, role_of
+from gradebox.policy import Limits, Policy
+from gradebox.review import scan_source
 
 
 # --------------------------------------------------------------------------- wire

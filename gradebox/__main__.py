@@ -1,0 +1,7 @@
+"""``python -m gradebox release | grade | validate``: see :mod:`gradebox.workflow`."""
+
+import sys
+
+from gradebox.workflow import main
+
+sys.exit(main())
