@@ -63,10 +63,12 @@ def test_state_gradient_norms_match_numpy_bptt():
     torch.nn.functional.cross_entropy(m.head(logits), torch.tensor(y)).backward()
     dh = np.zeros(h.shape)
     dh[-1] = logits.grad.numpy()
-    expected = []
-    for t in range(len(h)):                     # dL/dh_t = gradient of L with h_t a leaf
-        g = gated.lstm_backward(dh[t + 1:], {**cache, "steps": cache["steps"][t + 1:]}) if t < len(h) - 1 else None
-        expected.append(np.linalg.norm(g["h0"] if g else dh[-1], axis=-1).mean())
+    total, dc, expected = dh[-1], np.zeros((3, 6)), [np.linalg.norm(dh[-1], axis=-1).mean()]
+    for t in range(len(h) - 1, 0, -1):           # walk back: what step t sends to h_{t-1}
+        g = gated.lstm_step_backward(total, dc, cache["steps"][t])
+        total, dc = g["h_prev"], g["c_prev"]
+        expected.append(np.linalg.norm(total, axis=-1).mean())
+    expected = expected[::-1]
     np.testing.assert_allclose(norms, expected, rtol=1e-8)
 
 
