@@ -19,9 +19,10 @@ focus on one idea.  Every module is named after what it teaches:
 ``seqcourse.training``      a tiny training loop with a progress bar
 ``seqcourse.plotting``      loss curves and small figure helpers
 ``seqcourse.testing``       friendly assertions used by the autograded tests
-``seqcourse.grading``       the instructor's nbgrader workflow (release, grade)
-``seqcourse.sandbox``       safe grading: answers in a limited process, tests apart
 ==========================  ====================================================
+
+The grading engine is instructor-side software and lives in its own package,
+``gradebox``: students never need to read it.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO / "tools"))
 
 from gradinglib import make_course, source_notebook, submit  # noqa: E402
 
-from seqcourse import grading  # noqa: E402
+import gradebox as grading  # noqa: E402
 
 
 def time_notebook(path: Path) -> float:
