@@ -29,9 +29,9 @@ from __future__ import annotations
 from gradebox.batch import Options, Outcome
 from gradebox.course import (CellScore, cell_scores, exercise_scores, export_grades,
                              find_assignments, nbgrader, plain_autograde, release, validate)
-from gradebox.policy import Limits
+from gradebox.policy import Limits, sandbox_available
 from gradebox.workflow import autograde, generate_feedback, grade
 
 __all__ = ["Options", "Outcome", "Limits", "CellScore", "release", "grade", "autograde",
            "generate_feedback", "validate", "cell_scores", "exercise_scores", "export_grades",
-           "find_assignments", "nbgrader", "plain_autograde"]
+           "find_assignments", "nbgrader", "plain_autograde", "sandbox_available"]

@@ -28,6 +28,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,8 +39,10 @@ from nbformat import NotebookNode
 
 from gradebox.course import nbgrader
 from gradebox.execute import (canonical, cell_roles, error_output, grade_id,
-                                       reserved_names, role_of)
-from gradebox.policy import Limits, Policy, default_allow_read
+                              reserved_names, role_of, tool_names)
+from gradebox.client import student_packages
+from gradebox.policy import (Limits, Policy, default_allow_read, isolation_prefix,
+                             reference_files, stage_library)
 from gradebox.review import scan_notebook
 
 WORK = ".grading"
@@ -55,6 +58,7 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     submission_seconds: float = 900.0    # outer wall-clock limit of one submission
     isolation: str = "auto"              # auto | bwrap | unshare | none
+    allow_unsafe: bool = False           # grade even without an OS sandbox (grades not safe)
 
 
 @dataclass
@@ -70,13 +74,21 @@ class Outcome:
 
 
 def forbidden_modules(source_nb: NotebookNode) -> list[str]:
-    """The reference modules the tests guard with ``without_reference(f, "seqcourse.x")``."""
+    """The reference modules the tests guard with ``without_reference(f, "package.module")``."""
     names = set()
     for cell in source_nb.cells:
         if cell.cell_type == "code":
             for call in re.findall(r"without_reference\(([^)]*)\)", cell.source):
-                names.update(re.findall(r"""["'](seqcourse\.[\w.]+)["']""", call))
+                names.update(re.findall(r"""["']([A-Za-z_]\w*(?:\.\w+)+)["']""", call))
     return sorted(names)
+
+
+UNSAFE = ("grades NOT SAFE: no OS sandbox (bubblewrap) on this machine, student code ran "
+          "with only the audit hook, which does not stop a determined student")
+
+
+class NoSandbox(RuntimeError):
+    """Grading was asked for without an OS sandbox and without saying grades are unsafe."""
 
 
 def _source_notebooks(root: Path, assignment: str) -> dict[str, NotebookNode]:
@@ -106,6 +118,8 @@ def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
     (job / "run").mkdir(parents=True)
     submitted = job / "submitted.ipynb"
     shutil.copy(nb_path, submitted)
+    (job / "scratch").mkdir()
+    os.chmod(job / "scratch", 0o777)
     report = job / "sandbox.json"
     job_policy = Policy.from_dict({**policy.to_dict(), "scratch": str(job / "scratch")})
     plan_path = job / "plan.json"
@@ -116,6 +130,7 @@ def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
            str(executed)]
     code, log = _run(cmd, job, opts.submission_seconds)
     out = Outcome(student)
+    shutil.rmtree(job / "scratch", ignore_errors=True)
     try:
         theirs = nbformat.read(submitted, as_version=4)
     except Exception as err:  # noqa: BLE001 - a broken file is the student's problem, not ours
@@ -135,6 +150,8 @@ def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
     if report.is_file():
         seen = json.loads(report.read_text())
         out.isolation = seen.get("isolation", "")
+        if out.isolation != "bwrap":
+            out.review.append(f"unsafe: {UNSAFE} (isolation: {out.isolation or 'none'})")
         out.review += [f"sandbox: {r}" for r in seen.get("refused", [])]
         out.review += [f"crash: {c}" for c in seen.get("crashes", [])]
         out.review += [f"answer rebinds the instructor's name {n!r} (ignored by the tests)"
@@ -163,11 +180,16 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[int, str]:
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=timeout)
-        return proc.returncode, out
+        code = proc.returncode
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
-        return -9, (out or "") + f"\n[stopped after the limit of {timeout:g} s]"
+        code, out = -9, (out or "") + f"\n[stopped after the limit of {timeout:g} s]"
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)   # whatever is left of the job (kernel, workers)
+    except (ProcessLookupError, PermissionError):
+        pass
+    return code, out
 
 
 def tampered_cells(submitted: NotebookNode, roles: dict, release: dict[str, str]) -> list[str]:
@@ -259,16 +281,31 @@ def grade_batch(root: Path, assignment: str, submissions: Path, options: Options
     deny = {str(root), str(submissions), str(work)}
     if (REPO / "solutions").is_dir():
         deny.add(str(REPO))
-    policy = Policy(deny_read=sorted(deny), allow_read=default_allow_read(),
-                    forbidden_modules=forbidden_modules(source_nb), isolation=opts.isolation)
+    forbidden = forbidden_modules(source_nb)
+    lib = stage_library(tempfile.mkdtemp(prefix="gradebox-lib-"),
+                        student_packages(Policy(forbidden_modules=forbidden)), forbidden)
+    policy = Policy(deny_read=sorted(deny), allow_read=default_allow_read((lib,)),
+                    forbidden_modules=forbidden, isolation=opts.isolation, lib=lib,
+                    hidden_files=reference_files(forbidden))
+    if isolation_prefix(policy)[1] != "bwrap" and not opts.allow_unsafe:
+        shutil.rmtree(lib, ignore_errors=True)
+        raise NoSandbox("no OS sandbox: bubblewrap (bwrap) is missing or cannot create "
+                        "namespaces here, so student code could read solutions and change "
+                        "grades. Install bubblewrap (apt-get install bubblewrap), or pass "
+                        "--unsafe-no-sandbox to grade anyway with grades marked NOT SAFE")
     plan = {"assignment": assignment, "cells": roles, "reserved": reserved_names(roles),
+            "tools": tool_names(roles),
             "release": released_cells(root, assignment, name),
             "cell_seconds": max(30.0, 2.5 * opts.limits.call_seconds)}
     found, notes = stage(submissions, assignment, [name])
     jobs = opts.jobs or os.cpu_count() or 1
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {s: pool.submit(_job, work, s, p, plan, policy, opts) for s, p in found.items()}
-        outcomes = {s: f.result() for s, f in futures.items()}
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {s: pool.submit(_job, work, s, p, plan, policy, opts)
+                       for s, p in found.items()}
+            outcomes = {s: f.result() for s, f in futures.items()}
+    finally:
+        shutil.rmtree(lib, ignore_errors=True)
     for student, lines in notes.items():
         outcomes.setdefault(student, Outcome(student, reason=lines[-1] if lines else ""))
         outcomes[student].review[:0] = lines
@@ -314,9 +351,39 @@ def public_source(source: str) -> str:
     return "\n".join(out)
 
 
+def instructor_messages(source: str) -> list[str]:
+    """The texts the instructor wrote in a test cell (string constants and the constant
+    parts of f-strings, 8 characters or more): the only words of a failed hidden test
+    that feedback may show."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = {n.value.strip() for n in ast.walk(tree)
+             if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    return sorted((t for t in found if len(t) >= 8), key=len, reverse=True)
+
+
+def hidden_verdict(output: dict, messages: list[str]) -> NotebookNode:
+    """What a failed hidden test shows: that it failed, and the instructor's words if
+    the failure carries them; never values, tracebacks or the student's output."""
+    text = str(output.get("evalue", ""))
+    said = next((m for m in messages if m in text), "")
+    if output.get("ename") == "NotGraded":
+        said = text.split("\n")[0][:300]      # written by the grader (crash, time-out)
+    shown = f"A hidden test failed. {said}".strip()
+    out = error_output("TestFailed", shown)
+    out.traceback = [shown]
+    return out
+
+
 def feedback_copy(nb: NotebookNode, roles: dict) -> NotebookNode:
-    """The autograded notebook as the student may see it: hidden tests and their
-    tracebacks replaced by the verdict and the assertion's message."""
+    """The autograded notebook as the student may see it.  A test cell with hidden
+    tests shows its visible part's code and only a verdict: nothing when it passed;
+    "A hidden test failed" and the instructor's message when it failed; never the
+    student's output produced during it, tracebacks, or expected values."""
     nb = nbformat.from_dict(nb)
     for cell in nb.cells:
         gid = grade_id(cell)
@@ -324,15 +391,10 @@ def feedback_copy(nb: NotebookNode, roles: dict) -> NotebookNode:
             continue
         if HIDDEN_BEGIN not in roles[gid]["source"]:
             continue
-        cell.source = public_source(cell.source)
-        for i, output in enumerate(cell.get("outputs", [])):
-            if output.get("output_type") == "error":
-                message = str(output.get("evalue", "")).split("\n--- in your code ---")[0]
-                text = (f"{output.get('ename')}: {message[:600]}" if output.get("ename")
-                        in ("AssertionError", "NotGraded") else
-                        f"{output.get('ename')} raised while the tests ran")
-                cell.outputs[i] = error_output("TestFailed", text)
-                cell.outputs[i].traceback = [f"A test failed. {text}"]
+        cell.source = public_source(roles[gid]["source"])
+        messages = instructor_messages(roles[gid]["source"])
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        cell.outputs = [hidden_verdict(errors[0], messages)] if errors else []
     return nb
 
 

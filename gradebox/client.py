@@ -20,18 +20,21 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import types
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Callable
 
 from gradebox import wire
-from gradebox.policy import Limits, Policy, apply_rlimits, isolation_prefix
+from gradebox.policy import (NOBODY, Limits, Policy, _drop_to_nobody, apply_rlimits,
+                             isolation_prefix, stage_library)
 
 __all__ = ["Sandbox", "Remote", "Grader", "StudentCodeError"]
 
@@ -42,6 +45,16 @@ class StudentCodeError(Exception):
 
 class SandboxCrash(StudentCodeError):
     """The student process died, ran out of time, or cannot be restarted."""
+
+
+BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); from gradebox.worker import main; "
+        "main(int(sys.argv[2]), int(sys.argv[3]))")
+
+
+def student_packages(policy: Policy) -> list[str]:
+    """Packages the student process can import besides Python's: gradebox (the worker)
+    and the packages holding the reference modules, staged without them."""
+    return sorted({"gradebox", *(m.split(".")[0] for m in policy.forbidden_modules)})
 
 
 _BUILTIN_ERRORS = {name: obj for name, obj in vars(builtins).items()
@@ -76,25 +89,44 @@ class Sandbox:
         self.crashes: list[str] = []
         self.isolation = "none"
         self.generation = 0
+        self.tripwire: socket.socket | None = None
+        self._own_lib = ""
 
     # ------------------------------------------------------------ process
     def start(self) -> None:
         if not self.policy.scratch:
-            self.policy.scratch = tempfile.mkdtemp(prefix="seqcourse-student-")
+            self.policy.scratch = tempfile.mkdtemp(prefix="gradebox-student-")
         os.makedirs(self.policy.scratch, exist_ok=True)
-        prefix, self.isolation = isolation_prefix(self.policy)
+        if not self.policy.lib:
+            self.policy.lib = self._own_lib = stage_library(
+                tempfile.mkdtemp(prefix="gradebox-lib-"), student_packages(self.policy),
+                self.policy.forbidden_modules)
+        prefix, self.isolation, drop = isolation_prefix(self.policy)
+        if drop:
+            os.chown(self.policy.scratch, NOBODY, NOBODY)
         ours, theirs = socket.socketpair()
+        trip_ours, trip_theirs = socket.socketpair()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.policy.scratch,
                "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "SEQCOURSE_DEVICE": "cpu", "TMPDIR": self.policy.scratch,
                "MPLCONFIGDIR": self.policy.scratch, "LANG": "C.UTF-8"}
-        cmd = [*prefix, sys.executable, "-I", "-B", "-m", "gradebox.worker",
-               str(theirs.fileno())]
+        cmd = [*prefix, sys.executable, "-I", "-B", "-c", BOOT, self.policy.lib,
+               str(theirs.fileno()), str(trip_theirs.fileno())]
+        limits = self.limits
+
+        def child() -> None:
+            apply_rlimits(limits)
+            if drop:
+                _drop_to_nobody()
+
         self.proc = subprocess.Popen(cmd, cwd=self.policy.scratch, env=env,
-                                     pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     preexec_fn=lambda: apply_rlimits(self.limits))
+                                     pass_fds=(theirs.fileno(), trip_theirs.fileno()),
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, preexec_fn=child)
         theirs.close()
+        trip_theirs.close()
+        trip_ours.setblocking(False)
+        self.tripwire, self._trip_buffer = trip_ours, b""
         self.conn = Connection(ours.detach())
         self.conn.send_bytes(wire.encode({"policy": self.policy.to_dict(),
                                           "output_bytes": self.limits.output_bytes}))
@@ -103,16 +135,62 @@ class Sandbox:
             raise SandboxCrash("the student process did not start")
         self.generation += 1
 
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+    def read_tripwire(self) -> None:
+        """Move what the student process reported (refusals, floods) into ``flags``:
+        the record is the grader's, the student cannot erase what was sent."""
+        sock = getattr(self, "tripwire", None)
+        while sock is not None:
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.proc.kill()
+                data = sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                data = b""
+            if not data:
+                if self.alive():
+                    self._note("student code closed the grader's record of refusals")
+                sock.close()
+                self.tripwire = sock = None
+                break
+            self._trip_buffer += data
+            *lines, self._trip_buffer = self._trip_buffer.split(b"\n")
+            for line in lines:
+                self._note(line.decode("utf-8", "replace")[:300])
+
+    def _note(self, line: str) -> None:
+        if line and len(self.flags) < 60 and line not in self.flags:
+            self.flags.append(line)
+
+    def stop(self) -> None:
+        """Kill the student process and everything it started: bwrap's PID namespace
+        dies with its first process; without bwrap, the process group is killed."""
+        if self.proc is not None:
+            alive = self.proc.poll() is None
+            self.read_tripwire()
+            if alive:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    self.proc.kill()
+            else:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)   # leftovers in its group
+                except (ProcessLookupError, PermissionError):
+                    pass
             self.proc.wait()
         if self.conn is not None:
             self.conn.close()
+        if getattr(self, "tripwire", None) is not None:
+            self.tripwire.close()
+            self.tripwire = None
         self.proc = self.conn = None
+
+    def close(self) -> None:
+        """Stop for good (end of the notebook) and remove what was staged for it."""
+        self.stop()
+        if self._own_lib:
+            shutil.rmtree(self._own_lib, ignore_errors=True)
+            self._own_lib = self.policy.lib = ""
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -153,7 +231,8 @@ class Sandbox:
                 raise SandboxCrash(f"your code crashed the Python process while {what} "
                                    f"({reason})") from None
             message = wire.decode(data, self._resolve)
-            self.flags = [str(f) for f in message.pop("flags", self.flags)]
+            message.pop("flags", None)        # the student's own list: not trusted
+            self.read_tripwire()
             if message.get("op") == "callback":
                 self._serve_callback(message)
                 deadline = time.monotonic() + seconds
@@ -283,15 +362,19 @@ class Grader:
 
     ``setup(source)`` runs an instructor set-up cell in the student process too
     (the kernel runs it itself right after); ``student(source)`` runs an answer
-    cell only in the student process and copies the names it defines into the
-    kernel's namespace.
+    cell only in the student process and lets the names it defined into the
+    kernel's namespace *after a check made here, in the kernel*: no name an
+    instructor cell binds or uses (``reserved``), no name already bound in the
+    kernel by anybody but the student, no builtin, no private name.  Whatever
+    the student process claims about its names is not trusted.
     """
 
     def __init__(self, policy: Policy, limits: Limits, report: str | None = None,
-                 reserved: list[str] | None = None) -> None:
+                 reserved: list[str] | None = None, tools: list[str] | None = None) -> None:
         self.box = Sandbox(policy, limits)
         self.report = report
-        self.reserved = set(reserved or dir(builtins))
+        self.reserved = set(reserved or ()) | set(dir(builtins))
+        self.tools = set(tools or ()) | set(dir(builtins))
         self.synced: set[str] = set()
         self.clashes: set[str] = set()
 
@@ -299,20 +382,40 @@ class Grader:
     def from_plan(cls, path: str) -> "Grader":
         plan = json.loads(Path(path).read_text())
         return cls(Policy.from_dict(plan["policy"]), Limits.from_dict(plan["limits"]),
-                   plan.get("report"), plan.get("reserved"))
+                   plan.get("report"), plan.get("reserved"), plan.get("tools"))
 
     def _ns(self) -> dict:
         from IPython import get_ipython
         return get_ipython().user_ns
 
-    def _protected(self) -> list[str]:
-        return sorted(self.reserved | {k for k in self._ns() if k not in self.synced})
+    def _protected(self) -> set[str]:
+        return self.reserved | {k for k in self._ns() if k not in self.synced}
+
+    def admit(self, names: dict[str, Any], ns: dict) -> dict[str, Any]:
+        """The names an answer cell may bind in the kernel, decided here.  Refused
+        names that the tests use as tools (modules, functions, builtins) are
+        recorded for review; a clash on a data name (a loop variable ``t``
+        that a test cell also uses) is only ignored: it is natural code."""
+        protected = self._protected()
+        admitted = {}
+        for name, value in names.items():
+            if not isinstance(name, str) or not name.isidentifier() or name.startswith("_") \
+                    or name in protected:
+                current = ns.get(name)
+                if isinstance(name, str) and not name.startswith("_") and (
+                        name in self.tools or isinstance(current, types.ModuleType)
+                        or callable(current)):
+                    self.clashes.add(name)
+                continue
+            admitted[name] = value
+        return admitted
 
     def _run(self, source: str, what: str) -> dict:
         self.box.ensure_running()
-        message = {"op": "exec", "source": source, "protected": self._protected()}
+        protected = sorted(self._protected())
+        message = {"op": "exec", "source": source, "protected": protected}
         reply = self.box.request(message, what)
-        self.box.history.append((source, message["protected"]))
+        self.box.history.append((source, protected))
         return reply
 
     def setup(self, source: str) -> None:
@@ -328,29 +431,37 @@ class Grader:
 
         try:
             reply = self._run(source, "running your cell")
-            self.clashes.update(reply.get("clashes", []))
         finally:
             self._save()
         if reply.get("stdout"):
-            sys.stdout.write(reply["stdout"])
-        for png in reply.get("images", []):
-            display(Image(data=png))
+            sys.stdout.write(str(reply["stdout"]))
+        for png in reply.get("images", [])[:4]:
+            if isinstance(png, bytes):
+                display(Image(data=png))
         ns = self._ns()
-        for name, value in reply.get("names", {}).items():
+        names = reply.get("names", {})
+        for name, value in self.admit(names if isinstance(names, dict) else {}, ns).items():
             ns[name] = value
             self.synced.add(name)
         for name in reply.get("deleted", []):
-            if name in self.synced:
+            if isinstance(name, str) and name in self.synced:
                 ns.pop(name, None)
+        self._save()
         if not reply.get("ok"):
             raise _as_exception(reply.get("error", {}))
         if reply.get("display") is not None:
-            print(reply["display"])
+            print(str(reply["display"]))
+
+    def close(self) -> None:
+        """The notebook has ended: kill the student process and all it started."""
+        self.box.close()
+        self._save()
 
     def _save(self) -> None:
-        """Write what the sandbox saw to the job's report file (read by grading.py)."""
+        """Write what the grader saw to the job's report file (read by the batch)."""
         if not self.report:
             return
+        self.box.read_tripwire()
         data = {"isolation": self.box.isolation, "refused": self.box.flags,
                 "crashes": self.box.crashes, "clashes": sorted(self.clashes)}
         Path(self.report).write_text(json.dumps(data, indent=1))

@@ -55,28 +55,59 @@ def cell_roles(source_nb: NotebookNode) -> dict[str, dict]:
     return roles
 
 
-def reserved_names(roles: dict[str, dict]) -> list[str]:
-    """Names the instructor's cells bind, plus Python's builtins: an answer cell that
-    defines one of these (an ``abs`` that always returns 0, say) is not let into the
-    tests' namespace."""
+def _instructor_trees(roles: dict[str, dict]):
     import ast
-    import builtins
 
-    names = set(dir(builtins))
     for info in roles.values():
-        if info["role"] not in ("test", "setup"):
-            continue
-        try:
-            tree = ast.parse(info["source"])
-        except SyntaxError:
-            continue
+        if info["role"] in ("test", "setup"):
+            try:
+                yield ast.parse(info["source"])
+            except SyntaxError:
+                continue
+
+
+def tool_names(roles: dict[str, dict]) -> list[str]:
+    """Names the instructor's cells import, define with ``def``/``class``, or use as
+    modules: the tools the tests call.  A student may not rebind them, and trying is
+    worth a review line."""
+    import ast
+    import importlib.util
+
+    names = set()
+    for tree in _instructor_trees(roles):
         for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                names.add(node.id)
-            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 names.add(node.name)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and isinstance(node.value.ctx, ast.Load):
+                name = node.value.id
+                if name in sys.stdlib_module_names:
+                    names.add(name)
+                else:
+                    try:
+                        if importlib.util.find_spec(name) is not None:
+                            names.add(name)
+                    except (ImportError, ValueError):
+                        pass
+    return sorted(names)
+
+
+def reserved_names(roles: dict[str, dict]) -> list[str]:
+    """Every name the instructor's cells bind, the tools they use (:func:`tool_names`)
+    and Python's builtins: the kernel never lets an answer cell's value in under one
+    of these (an ``abs`` that always returns 0, a ``math`` proxy)."""
+    import ast
+    import builtins
+
+    names = set(dir(builtins)) | set(tool_names(roles))
+    for tree in _instructor_trees(roles):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                names.add(node.id)
+            elif isinstance(node, ast.arg):
+                continue
     return sorted(names)
 
 
@@ -144,6 +175,7 @@ def execute(nb: NotebookNode, roles: dict[str, dict], plan_path: str, cell_secon
         elif role == "student":
             cell.source = f"__grader__.student({cell.source!r})"
     run.cells.insert(0, boot)
+    run.cells.append(nbformat.v4.new_code_cell("__grader__.close()"))
     client = NotebookClient(run, timeout=int(cell_seconds), kernel_name="python3",
                             allow_errors=True, interrupt_on_timeout=True,
                             error_on_timeout={"ename": "CellTimeoutError", "evalue":
@@ -157,6 +189,7 @@ def execute(nb: NotebookNode, roles: dict[str, dict], plan_path: str, cell_secon
     except DeadKernelError:
         reason = "the grading kernel died"
     booted = run.cells.pop(0)
+    run.cells.pop()
     if any(o.get("output_type") == "error" for o in booted.get("outputs", [])):
         reason = "the grading sandbox did not start"
     out = nbformat.from_dict(nb)

@@ -1,8 +1,9 @@
 """The student process: runs answer cells and answers calls from the tests.
 
 Started by :class:`gradebox.client.Sandbox` as
-``python -I -B -m gradebox.worker FD`` inside the OS sandbox, with a
-connected socket on file descriptor FD.  The first message sets the policy
+``python -I -B -c BOOT LIB FD TRIPWIRE_FD`` inside the OS sandbox (importing only
+from the staged library LIB), with a connected socket on file descriptor FD and
+a write-only report channel on TRIPWIRE_FD.  The first message sets the policy
 (installed as an audit hook before any student code runs); then each request
 is one of
 
@@ -74,11 +75,31 @@ class _NoIPython:
         raise AttributeError(f"get_ipython().{name} is not available while grading")
 
 
+class Tripwire:
+    """Refusals and floods, each written at once to a socket only the grader reads: what
+    was sent is on record even if student code later clears this object or the fd."""
+
+    def __init__(self, fd: int | None) -> None:
+        self.fd, self.count = fd, 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def append(self, line: str) -> None:
+        self.count += 1
+        if self.fd is None or self.count > 60:
+            return
+        try:
+            os.write(self.fd, (str(line).replace("\n", " ")[:300] + "\n").encode())
+        except OSError:
+            pass
+
+
 class Worker:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, tripwire: Tripwire | None = None) -> None:
         self.conn = conn
         self.objects: dict[int, Any] = {}
-        self.flags: list[str] = []
+        self.flags = tripwire if tripwire is not None else Tripwire(None)
         self.output_limit = 100_000
         self.cells = 0
         stub = _NoIPython()
@@ -107,11 +128,10 @@ class Worker:
         raise wire.WireError("bad reference")
 
     def send(self, message: dict) -> None:
-        message["flags"] = list(self.flags)
         try:
             data = wire.encode(message, self.make_ref)
         except Exception as err:  # noqa: BLE001 - report instead of dying
-            data = wire.encode({"op": "done", "ok": False, "flags": list(self.flags),
+            data = wire.encode({"op": "done", "ok": False,
                                 "stdout": message.get("stdout", ""),
                                 "error": {"ename": "TypeError", "evalue":
                                           f"the grader cannot receive this value: {err}",
@@ -281,10 +301,11 @@ def _describe(err: BaseException) -> dict:
             "traceback": "".join(lines)[-6000:]}
 
 
-def main(fd: int) -> None:
+def main(fd: int, tripwire_fd: int | None = None) -> None:
+    sys.setrecursionlimit(5000)
     conn = Connection(fd)
     init = wire.decode(conn.recv_bytes())
-    worker = Worker(conn)
+    worker = Worker(conn, Tripwire(tripwire_fd))
     worker.output_limit = int(init.get("output_bytes", 100_000))
     os.environ["MPLBACKEND"] = "Agg"
     import numpy  # noqa: F401  - loaded before the hook, from the Python installation
@@ -294,5 +315,4 @@ def main(fd: int) -> None:
 
 
 if __name__ == "__main__":
-    sys.setrecursionlimit(5000)
-    main(int(sys.argv[1]))
+    main(*map(int, sys.argv[1:]))

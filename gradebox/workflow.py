@@ -66,6 +66,8 @@ def grade(root: Path, submissions: Path, out_csv: Path | None = None,
         generate_feedback(root, name, outcomes)
         batch.write_review(review, name, outcomes)
         flagged = sorted(s for s, o in outcomes.items() if o.reason or o.review)
+        if any(o.isolation and o.isolation != "bwrap" for o in outcomes.values()):
+            print(f"{name}: WARNING: {batch.UNSAFE}", file=sys.stderr)
         print(f"{name}: {len(outcomes)} submissions graded; {len(flagged)} to review "
               f"({', '.join(flagged) if flagged else 'none'}): see {review}")
     shutil.rmtree(root / ".release-check", ignore_errors=True)
@@ -83,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     p_grade.add_argument("--csv", type=Path, default=None)
     p_grade.add_argument("--jobs", type=int, default=0,
                          help="submissions graded at once (default: one per CPU core)")
+    p_grade.add_argument("--unsafe-no-sandbox", action="store_true",
+                         help="grade even without bubblewrap: grades are NOT SAFE, a student "
+                              "can read solutions and change grades (marked in review.csv)")
     p_val = sub.add_parser("validate", help="check a notebook before submitting it")
     p_val.add_argument("notebook", type=Path)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: .)")
@@ -98,7 +103,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "release":
         print(release(args.root, args.assignments or None))
     elif args.command == "grade":
-        csv_path = grade(args.root, args.submissions, args.csv, Options(jobs=args.jobs))
+        opts = Options(jobs=args.jobs, allow_unsafe=args.unsafe_no_sandbox)
+        csv_path = grade(args.root, args.submissions, args.csv, opts)
         print(f"grades written to {csv_path}")
     else:
         return 0 if validate(args.notebook) else 1
