@@ -1,0 +1,93 @@
+"""Lecture 05: the claims its text states, read from what the executed notebook printed,
+under the native and the portable kernel (tests/notebook_runs.py), plus the explorer's
+callback called with new widget values."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+from notebook_runs import FLAVOURS, cell_text, errors, executed
+
+PATH = "lectures/05_gated_rnns.ipynb"
+
+
+@pytest.fixture(params=FLAVOURS, scope="module")
+def lecture(request):
+    return executed(PATH, request.param)
+
+
+def _floats(text: str, pattern: str) -> list[float]:
+    match = re.search(pattern, text)
+    assert match, f"no line matching {pattern!r} in:\n{text}"
+    return [float(g) for g in match.groups()]
+
+
+def test_runs_without_errors(lecture):
+    assert errors(lecture) == []
+
+
+def test_numpy_gated_units_match_torch(lecture):
+    text = cell_text(lecture, "largest difference to torch")
+    for kind in ("lstm", "gru"):
+        (err,) = _floats(text, rf"{kind}: largest difference to torch .* = ([\d.e+-]+)")
+        assert err < 1e-10
+    (gap,) = _floats(cell_text(lecture, "reset_after=False"), r"recurrent product: largest state difference ([\d.]+)")
+    assert gap > 1e-2
+
+
+def test_long_range_calibration(lecture):
+    text = cell_text(lecture, "def train_recall")
+    acc = {}
+    for lag in (5, 10, 20):
+        acc[lag] = dict(zip(("rnn", "lstm", "gru"),
+                            _floats(text, rf"recall lag {lag}: rnn ([\d.]+)  lstm ([\d.]+)  gru ([\d.]+)")))
+    assert acc[5]["rnn"] > 0.95 and acc[10]["rnn"] > 0.95          # "all three solve lags 5 and 10"
+    assert acc[20]["rnn"] < 0.40                                    # "near chance at lag 20"
+    assert all(acc[lag][k] > 0.95 for lag in acc for k in ("lstm", "gru"))
+    (cpu,) = _floats(text, r"long-range experiment: ([\d.]+) CPU-s")
+    assert cpu < 30
+
+
+def test_gradient_norms_vanish_for_the_rnn_only(lecture):
+    text = cell_text(lecture, "state_gradient_norms")
+    rnn, lstm, gru = _floats(text, r"rnn ([\d.e+-]+)  lstm ([\d.e+-]+)  gru ([\d.e+-]+)")
+    assert rnn < 1e-3 and min(lstm, gru) > 100 * rnn
+
+
+def test_bidirectional_gap(lecture):
+    one, both, gap = _floats(cell_text(lecture, "def train_tagger"),
+                             r"one direction ([\d.]+), both directions ([\d.]+), gap ([\d.]+)")
+    assert one < 0.60 and both > 0.95 and gap > 0.35
+
+
+def test_convolution_receptive_field(lecture):
+    field, lag10, lag20 = _floats(cell_text(lecture, "receptive_field(LAYERS"),
+                                  r"receptive field (\d+) steps: recall lag 10 ([\d.]+), lag 20 ([\d.]+)")
+    assert field == 13 and lag10 > 0.95 and lag20 < 0.35
+
+
+def test_cpu_budget(lecture):
+    (total,) = _floats(cell_text(lecture, "lecture 05 total"), r"lecture 05 total: ([\d.]+) CPU-s")
+    assert total < 40
+
+
+def test_explorer_callback_works_with_new_values():
+    """The explorer's function, taken from the notebook, on a fresh model and new widget values."""
+    matplotlib.use("Agg")
+    nb = executed(PATH, "native")
+    source = next(c.source for c in nb.cells if c.cell_type == "code" and "def make_gate_explorer" in c.source)
+    namespace: dict = {}
+    exec("import ipywidgets as widgets\nimport matplotlib.pyplot as plt\nimport numpy as np\n"
+         "from seqcourse import gated, longrange as lr\n" + source.split("x_view, y_view")[0], namespace)
+    from seqcourse import longrange as lr
+    torch.manual_seed(0)
+    model = lr.Classifier("lstm", 5, 6, 4).double()
+    x, y = lr.recall_task(4, 8, np.random.default_rng(0))
+    explorer = namespace["make_gate_explorer"](model, x, y)
+    mean_f, cell = explorer.show(2, False)
+    assert 0 < mean_f < 1 and cell.shape == (9, 6)
