@@ -59,7 +59,7 @@ WORDS = ("a", "the", ",", "and", "left", "right", "of", "above", "below", *SIZES
 
 RGB = {"red": (0.9, 0.12, 0.1), "green": (0.15, 0.75, 0.15), "blue": (0.15, 0.3, 0.95),
        "yellow": (0.95, 0.85, 0.1)}
-_RADIUS32 = {"small": 3.0, "big": 5.0}   # half-widths in pixels on a 32 x 32 image
+_RADIUS32 = {"small": 4.0, "big": 6.5}   # half-widths in pixels on a 32 x 32 image
 _REFERENCE_SIZE = 32
 
 
