@@ -50,7 +50,7 @@ validate: $(STAMP)
 	$(BIN)/python -m gradebox validate $(NB)
 
 grade: $(STAMP)
-	$(BIN)/python -m gradebox grade $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS))
+	$(BIN)/python -m gradebox grade $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS)) $(if $(UNSAFE),--unsafe-no-sandbox)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
