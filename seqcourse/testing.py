@@ -105,6 +105,7 @@ def without_reference(func: Callable, *modules: str) -> Callable:
             return without_reference(result, *modules)
         return result
 
+    guarded.reference_modules = modules  # type: ignore[attr-defined]  # read by assert_unchanged
     return guarded
 
 
@@ -180,7 +181,8 @@ def _is_sandbox_proxy(fn: Any) -> bool:
     return "_box" in getattr(type(fn), "__slots__", ()) and hasattr(type(fn), "_ask")
 
 
-def _call_in_sandbox(remote: Any, args: tuple, kwargs: dict) -> tuple[Any, tuple, dict]:
+def _call_in_sandbox(remote: Any, args: tuple, kwargs: dict,
+                     modules: tuple[str, ...] = ()) -> tuple[Any, tuple, dict]:
     """Call the student's function where it lives and bring back its arguments after the
     call: the sandbox sends copies of the arguments, so a change made in place would
     otherwise never be seen by the tests."""
@@ -189,6 +191,8 @@ def _call_in_sandbox(remote: Any, args: tuple, kwargs: dict) -> tuple[Any, tuple
     if not reply.get("ok"):
         raise AssertionError(f"the grader could not check your inputs: {reply.get('error')}")
     probe = reply["names"][_PROBE_NAME]
+    if modules:     # keep the guard of without_reference on the call
+        probe = without_reference(probe, *modules)
     result, after_args, after_kwargs = probe(remote, list(args), dict(kwargs))
     return result, tuple(after_args), dict(after_kwargs)
 
@@ -223,7 +227,8 @@ def assert_unchanged(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     name = getattr(fn, "__name__", None) or "your function"
     before_args, before_kwargs = _copy(args), _copy(kwargs)
     if _is_sandbox_proxy(target):
-        result, after_args, after_kwargs = _call_in_sandbox(target, args, kwargs)
+        modules = tuple(getattr(fn, "reference_modules", ()))
+        result, after_args, after_kwargs = _call_in_sandbox(target, args, kwargs, modules)
     else:
         result = fn(*args, **kwargs)
         after_args, after_kwargs = args, kwargs
