@@ -14,7 +14,7 @@ SUBMISSIONS ?= submitted
 # e.g. LAB_ARGS="--no-browser --port=8899"; root (containers) also needs --allow-root, added below
 LAB_ARGS ?=
 
-.PHONY: help install lab test test-fast release validate grade bench lock clean
+.PHONY: help install lab formgrader instructor-setup book bench-redraw test test-fast release validate grade bench lock clean
 
 help:
 	@echo "make lab      open the course in JupyterLab (sets up .venv on first use)"
@@ -33,8 +33,29 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Students work on their own copies in work/ (git-ignored, never overwritten; see
+# tools/student_workspace.py), with nbgrader's instructor panels off (jupyter/student/).
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	$(BIN)/python tools/student_workspace.py
+	JUPYTER_CONFIG_PATH=$(abspath jupyter/student) $(BIN)/jupyter lab --ServerApp.root_dir=work \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+# The instructor's JupyterLab, opening on Formgrader (jupyter/instructor/; local exchange).
+COURSE ?= .
+instructor-setup:
+	mkdir -p $(COURSE)/nbgrader_exchange && chmod 777 $(COURSE)/nbgrader_exchange
+
+formgrader: $(STAMP) instructor-setup
+	JUPYTER_CONFIG_PATH=$(abspath jupyter/instructor) $(BIN)/jupyter lab --ServerApp.root_dir=. \
+		--ServerApp.default_url=/formgrader $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+# Explorer redraw times measured in the browser by tests/test_browser.py.
+bench-redraw: $(STAMP)
+	$(BIN)/python tools/bench_redraw.py
+
+# The course as a static website in build/book/ (executed lectures; see book/README.md).
+book: $(STAMP)
+	$(BIN)/python tools/build_book.py
 
 test: $(STAMP)
 	rm -rf .nbruns

@@ -100,7 +100,8 @@ class LabServer:
         self._log.close()
 
     def log_text(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return Path(self._log.name).read_text(errors="replace")
 
 
@@ -129,7 +130,7 @@ JS_STATE = """() => {
   for (let i = 0; i < m.length; i++) {
     const c = m.get(i);
     if (c.type !== 'code') continue;
-    cells.push({index: i, count: c.executionCount, state: c.executionState || null,
+    cells.push({index: i, source: c.sharedModel.getSource(), count: c.executionCount, state: c.executionState || null,
                 outputs: c.outputs.toJSON()});
   }
   return {kernel: k ? k.status : 'none', cells: cells, dirty: w.context.model.dirty};
@@ -260,8 +261,9 @@ def controls(node) -> list[tuple[str, int]]:
 def control_label(node, kind: str, i: int) -> str:
     el = node.query_selector_all(CONTROLS[kind])[i]
     return el.evaluate("""e => { const w = e.closest('.widget-inline-hbox, .jupyter-widgets');
-                              const l = w && w.querySelector('.widget-label');
-                              return l ? l.textContent : ''; }""")
+                              const texts = w ? Array.from(w.querySelectorAll('label, .widget-label'))
+                                  .map(l => l.textContent.replace(/\u200b/g, '').trim()).filter(t => t) : [];
+                              return texts.length ? texts[0] : ''; }""")
 
 
 def change(page, node, kind: str, i: int) -> str:
