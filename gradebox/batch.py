@@ -47,7 +47,7 @@ from gradebox.review import scan_notebook
 
 WORK = ".grading"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]   # this repository, when gradebox runs from it
 
 
 @dataclass

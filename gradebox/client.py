@@ -388,15 +388,16 @@ class Grader:
         from IPython import get_ipython
         return get_ipython().user_ns
 
-    def _protected(self) -> set[str]:
-        return self.reserved | {k for k in self._ns() if k not in self.synced}
+    def _protected(self, ns: dict | None = None) -> set[str]:
+        ns = self._ns() if ns is None else ns
+        return self.reserved | {k for k in ns if k not in self.synced}
 
     def admit(self, names: dict[str, Any], ns: dict) -> dict[str, Any]:
         """The names an answer cell may bind in the kernel, decided here.  Refused
         names that the tests use as tools (modules, functions, builtins) are
         recorded for review; a clash on a data name (a loop variable ``t``
         that a test cell also uses) is only ignored: it is natural code."""
-        protected = self._protected()
+        protected = self._protected(ns)
         admitted = {}
         for name, value in names.items():
             if not isinstance(name, str) or not name.isidentifier() or name.startswith("_") \

@@ -267,3 +267,241 @@ def test_every_isolation_level_refuses_the_course_files(tmp_path, isolation):
         assert seen == ("False" if isolation == "bwrap" else "True")
     finally:
         box.stop()
+
+
+# --------------------------------------------------------------------------- issue 11: one test per mechanism
+
+def _bwrap_box(tmp_path, **policy):
+    import gradebox
+
+    if not gradebox.sandbox_available():
+        pytest.fail("bubblewrap (bwrap) is needed: apt-get install bubblewrap")
+    box = Sandbox(Policy(scratch=str(tmp_path / "scratch"), isolation="bwrap", **policy),
+                  Limits(call_seconds=10, memory_mb=2048))
+    box.start()
+    assert box.isolation == "bwrap"
+    return box
+
+
+def _value(box, source):
+    reply = box.request({"op": "exec", "protected": [], "source": source}, "test")
+    assert reply["ok"], reply.get("error")
+    return reply["display"]
+
+
+FRAME_CLEAR = """
+try:
+    raise ZeroDivisionError
+except ZeroDivisionError as caught:
+    frame = caught.__traceback__.tb_frame
+while frame is not None:
+    for value in list(frame.f_locals.values()):
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            value.clear()
+    frame = frame.f_back
+class Proxy:
+    def __getattr__(self, name):
+        return lambda *a, **k: True
+locals().update(math=Proxy(), assert_close=Proxy(), t=3, fc=lambda x: x)
+"""
+
+
+def test_the_kernel_decides_which_names_an_answer_binds(box):
+    """The student process can clear its own list of protected names (through the frames)
+    and send `math` back; the kernel's check refuses it anyway, and records the attempt
+    on a tool, not on a data name that a test cell also happens to use."""
+    import math
+
+    from gradebox.client import Grader
+
+    reply = box.request({"op": "exec", "source": FRAME_CLEAR,
+                         "protected": ["math", "assert_close", "t"]}, "test")
+    assert reply["ok"] and {"math", "assert_close", "t"} <= set(reply["names"]), \
+        "the attack should get its names past the student-side check (else this tests nothing)"
+    grader = Grader(Policy(), Limits(), reserved=["math", "assert_close", "t", "np"],
+                    tools=["math", "assert_close", "np"])
+    ns = {"math": math, "t": 5, "assert_close": print}
+    admitted = grader.admit(reply["names"], ns)
+    assert "fc" in admitted and not {"math", "assert_close", "t"} & set(admitted)
+    assert grader.clashes == {"math", "assert_close"}
+
+
+def test_reserved_names_cover_what_instructor_cells_bind_and_the_modules_they_use():
+    from gradebox.execute import reserved_names, tool_names
+
+    roles = {"setup": {"role": "setup", "source": "import numpy as np\nfrom x import y as z\n"},
+             "t__1": {"role": "test", "source": "for t in range(3):\n    assert math.isclose(1, 1)\n"
+                                                "def helper():\n    pass\n"}}
+    tools = set(tool_names(roles))
+    assert {"np", "z", "math", "helper"} <= tools and "t" not in tools
+    assert {"np", "z", "math", "helper", "t", "abs"} <= set(reserved_names(roles))
+
+
+def test_student_code_runs_in_its_own_pid_namespace_as_uid_65534(tmp_path):
+    box = _bwrap_box(tmp_path)
+    try:
+        seen = _value(box, "import os\n"
+                           "pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
+                           "caps = [l for l in open('/proc/self/status') if l.startswith('CapEff')]\n"
+                           "(os.getuid(), os.getgid(), pids, caps[0].split()[1], os.uname().nodename)")
+        uid, gid, pids, caps, host = eval(seen)
+        assert (uid, gid) == (65534, 65534) and int(caps, 16) == 0, seen
+        assert len(pids) <= 3 and max(pids) < 10, f"the student process sees other processes: {pids}"
+        assert host == "grading"
+    finally:
+        box.close()
+
+
+def test_the_course_the_grader_and_tmp_are_absent_from_its_view(tmp_path):
+    from pathlib import Path
+
+    import gradebox
+    import seqcourse
+
+    repo = Path(gradebox.__file__).resolve().parents[1]
+    (tmp_path / "secret.txt").write_text("42")
+    box = _bwrap_box(tmp_path, forbidden_modules=["seqcourse.kalman"])
+    try:
+        paths = [str(repo / "solutions"), str(Path(seqcourse.__file__).parent / "kalman.py"),
+                 str(tmp_path / "secret.txt"), str(Path.home() / ".local" / "share" / "jupyter"),
+                 str(repo / ".git")]
+        seen = eval(_value(box, f"import os\n[os.path.exists(p) for p in {paths!r}]"))
+        assert not any(seen), dict(zip(paths, seen))
+        assert eval(_value(box, "import os\nos.access('/usr', os.W_OK)")) is False
+    finally:
+        box.close()
+
+
+def test_the_reference_is_not_reachable_through_its_bytecode(tmp_path):
+    import importlib.util
+    import py_compile
+
+    origin = importlib.util.find_spec("seqcourse.kalman").origin
+    cached = importlib.util.cache_from_source(origin)
+    py_compile.compile(origin, cfile=cached, doraise=True)
+    box = _bwrap_box(tmp_path, forbidden_modules=["seqcourse.kalman"])
+    try:
+        reply = box.request({"op": "exec", "protected": [], "source":
+                             f"import runpy\nns = runpy.run_path({cached!r})"}, "test")
+        assert not reply["ok"]
+        reply = box.request({"op": "exec", "protected": [], "source":
+                             "import seqcourse.kalman"}, "test")
+        assert not reply["ok"] and "reference implementation" in reply["error"]["evalue"]
+    finally:
+        box.close()
+
+
+def test_everything_a_submission_starts_dies_with_its_notebook(tmp_path):
+    """A detached shell (new session, started through _posixsubprocess so no audit event)
+    keeps writing a heartbeat; closing the sandbox kills it."""
+    import os
+    import time
+
+    marker = f"gradebox-linger-{os.getpid()}"
+    box = _bwrap_box(tmp_path)
+    beat = tmp_path / "scratch" / "beat"
+    try:
+        reply = box.request({"op": "exec", "protected": [], "source": f"""
+import _posixsubprocess, posix
+r, w = posix.pipe()
+script = "while :; do echo x >> beat; sleep 0.1; done # {marker}"
+for extra in ((), (True,)):
+    try:
+        _posixsubprocess.fork_exec(["/bin/sh", "-c", script], [b"/bin/sh"], True, (w,), None,
+            None, -1, -1, -1, -1, -1, -1, r, w, False, True, -1, None, None, None, -1,
+            None, *extra)
+        break
+    except TypeError:
+        continue
+"""}, "test")
+        assert reply["ok"], reply.get("error")
+        for _ in range(50):
+            if beat.exists():
+                break
+            time.sleep(0.1)
+        assert beat.exists(), "the detached shell did not start (this test checks nothing)"
+    finally:
+        box.stop()
+    time.sleep(0.5)
+    size = beat.stat().st_size
+    time.sleep(1.0)
+    assert beat.stat().st_size == size, "a process started by student code outlived it"
+    alive = []
+    for proc in os.listdir("/proc"):
+        try:
+            if marker.encode() in open(f"/proc/{proc}/cmdline", "rb").read():
+                alive.append(proc)
+        except OSError:
+            continue
+    assert not alive, f"processes of the submission still run: {alive}"
+    box.close()
+
+
+def test_refusals_are_recorded_by_the_grader_not_in_student_memory(box):
+    reply = run(box, "try:\n    open(" + repr(str(box.secret / "answers.txt")) + ").read()\n"
+                     "except Exception:\n    pass\n" + """
+try:
+    raise ZeroDivisionError
+except ZeroDivisionError as caught:
+    frame = caught.__traceback__.tb_frame
+while frame is not None:
+    for value in list(frame.f_locals.values()):
+        if hasattr(value, "flags"):
+            value.flags = []
+    frame = frame.f_back
+""")
+    assert reply["ok"], reply.get("error")
+    assert any(f.startswith("refused reading") for f in box.flags), box.flags
+
+
+def test_hidden_test_feedback_shows_only_the_verdict_and_the_instructors_words():
+    from gradebox.batch import feedback_copy
+
+    source = ("assert_close(f(x), g(x), 'f of x')\n### BEGIN HIDDEN TESTS\nxs = secret_inputs()\n"
+              "assert ok(xs), 'f is wrong on fresh random inputs'\n### END HIDDEN TESTS\n")
+    cell = nbformat.v4.new_code_cell(source, metadata={"nbgrader": {
+        "grade": True, "grade_id": "f__fresh", "locked": True, "points": 1, "solution": False}})
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="LEAK [0.123, 0.456]\n"),
+                    nbformat.v4.new_output("error", ename="AssertionError",
+                                           evalue="f is wrong on fresh random inputs: expected "
+                                                  "0.9876, got 0.1", traceback=["..."])]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    roles = cell_roles(nb)
+    shown = feedback_copy(nb, roles).cells[0]
+    text = nbformat.writes(nbformat.v4.new_notebook(cells=[shown]))
+    assert "A hidden test failed. f is wrong on fresh random inputs" in text
+    for leak in ("LEAK", "0.9876", "0.123", "secret_inputs", "expected"):
+        assert leak not in text, leak
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="LEAK\n")]
+    assert feedback_copy(nb, roles).cells[0].outputs == []
+
+
+def test_grading_refuses_without_an_os_sandbox_unless_told_grades_are_unsafe(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import gradebox
+    from gradebox.batch import NoSandbox, grade_batch
+
+    repo = Path(gradebox.__file__).resolve().parents[1]
+    hw = gradebox.find_assignments(repo)[0]
+    root = tmp_path / "course"
+    shutil.copytree(repo / "solutions" / hw, root / "solutions" / hw)
+    (tmp_path / "subs").mkdir()
+    with pytest.raises(NoSandbox, match="unsafe-no-sandbox"):
+        grade_batch(root, hw, tmp_path / "subs", gradebox.Options(isolation="none"))
+
+
+def test_the_official_solutions_are_not_flagged_by_the_review():
+    from pathlib import Path
+
+    import gradebox
+    from gradebox.review import scan_notebook
+
+    repo = Path(gradebox.__file__).resolve().parents[1]
+    for path in sorted(repo.glob("solutions/*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        roles = cell_roles(nb)
+        answers = [i for i, c in enumerate(nb.cells)
+                   if c.cell_type == "code" and role_of(c, roles) == "student"]
+        assert not scan_notebook(nb, answers), f"{path.name}: {scan_notebook(nb, answers)}"
