@@ -33,12 +33,14 @@ __all__ = [
     "activation_derivative",
     "two_layer_forward",
     "mlp",
+    "seeded_mlp",
     "relu_interpolant",
     "tent",
     "sawtooth",
     "tent_network",
     "count_linear_pieces",
     "fit_sawtooth",
+    "DTYPE",
     "regression_batches",
     "train_regressor",
     "regression_mse",
@@ -161,6 +163,27 @@ def mlp(
     return nn.Sequential(*layers)
 
 
+def seeded_mlp(in_dim: int, hidden: int, out_dim: int, *, seed: int, dtype: torch.dtype = None,
+               **kwargs) -> nn.Sequential:
+    """:func:`mlp` in float64 (see :data:`DTYPE`) with its initial weights drawn from
+    ``np.random.default_rng(seed)``: each ``Linear(fan_in, .)`` gets weights and biases
+    uniform on ``(-1/sqrt(fan_in), 1/sqrt(fan_in))``, the range torch's default uses.
+
+    NumPy's generator gives bit-identical numbers on every processor, while torch's
+    ``uniform_`` rounds differently with different vector instructions; a training run
+    started from weights one float32 ulp apart can end elsewhere."""
+    net = mlp(in_dim, hidden, out_dim, **kwargs).to(dtype or DTYPE)
+    gen = np.random.default_rng(int(seed))
+    with torch.no_grad():
+        for layer in net:
+            if isinstance(layer, nn.Linear):
+                bound = 1.0 / np.sqrt(layer.in_features)
+                for param in (layer.weight, layer.bias):
+                    values = gen.uniform(-bound, bound, size=tuple(param.shape))
+                    param.copy_(torch.as_tensor(values, dtype=param.dtype))
+    return net
+
+
 # -- universal approximation, by construction --------------------------------
 def relu_interpolant(knots: np.ndarray, values: np.ndarray) -> nn.Sequential:
     """A one-hidden-layer ReLU network (1 -> m-1 -> 1) that passes through the
@@ -250,13 +273,21 @@ def count_linear_pieces(x: np.ndarray, y: np.ndarray, tol: float = 1e-6) -> int:
 
 
 # -- training helpers ----------------------------------------------------------
-def _as_2d_tensor(a: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(a, dtype=np.float32) if not isinstance(a, torch.Tensor) else a)
+#: The experiments train in float64: their networks are small, so it costs little, and a
+#: training run then amplifies no float32 rounding difference between processors (AVX-512,
+#: AVX2, SSE or ARM kernels round float32 sums differently, and a chaotic run turns the last
+#: bit into the second digit of the final loss).  Every number lecture 01 quotes is float64.
+DTYPE = torch.float64
+
+
+def _as_2d_tensor(a: np.ndarray | torch.Tensor, name: str,
+                  dtype: torch.dtype = DTYPE) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(a, dtype=np.float64) if not isinstance(a, torch.Tensor) else a)
     if t.ndim == 1:
         t = t[:, None]
     if t.ndim != 2:
         raise ValueError(f"{name} must have shape (N,) or (N, d), got {tuple(t.shape)}")
-    return t.float()
+    return t.to(dtype)
 
 
 def regression_batches(
@@ -264,14 +295,16 @@ def regression_batches(
     y: np.ndarray | torch.Tensor,
     batch_size: int | None = None,
     rng: np.random.Generator | None = None,
+    dtype: torch.dtype = DTYPE,
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Split (x, y) into a fixed list of mini-batches of float32 tensors (CPU).
+    """Split (x, y) into a fixed list of mini-batches of ``dtype`` tensors (CPU;
+    float64 by default, see :data:`DTYPE`).
 
     ``x`` (N, d) or (N,), ``y`` (N, k) or (N,).  ``batch_size=None`` gives one
     full batch; otherwise the rows are shuffled once with ``rng`` (a fixed
     order, so that every model sees the very same batches).
     """
-    xt, yt = _as_2d_tensor(x, "x"), _as_2d_tensor(y, "y")
+    xt, yt = _as_2d_tensor(x, "x", dtype), _as_2d_tensor(y, "y", dtype)
     if len(xt) != len(yt):
         raise ValueError(f"x and y must have the same number of rows, got {len(xt)} and {len(yt)}")
     if batch_size is None:
@@ -308,7 +341,7 @@ def train_regressor(
     of mean MSE per epoch (train, and validation when ``valid`` is given).
     """
     device = torch.device(device) if device is not None else torch.device("cpu")
-    model.to(device)
+    model.to(device, batches[0][0].dtype if len(batches) else DTYPE)
     return fit(model, _mse_loss, batches, epochs=epochs, optimizer=optimizer, lr=lr,
                valid_batches=valid, patience=patience, device=device, progress=progress, desc=desc)
 
@@ -319,8 +352,8 @@ def regression_mse(model: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarray
     against ``y`` (N, k) or (N,)."""
     dev = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
-    xt = _as_2d_tensor(x, "x").to(dev, dtype)
-    yt = _as_2d_tensor(y, "y").to(dev, dtype)
+    xt = _as_2d_tensor(x, "x", dtype).to(dev)
+    yt = _as_2d_tensor(y, "y", dtype).to(dev)
     model.eval()
     return float(nn.functional.mse_loss(model(xt), yt).cpu())
 
@@ -340,7 +373,7 @@ def width_sweep(
 ) -> dict[int, nn.Module]:
     """Train one-hidden-layer networks of each width on (x, y), full batch, Adam.
 
-    Every width starts from ``torch.manual_seed(seed)``.  Returns the trained
+    Every width starts from :func:`seeded_mlp` weights of ``seed``.  Returns the trained
     models (on ``device``, eval mode), keyed by width.  ``progress`` shows one
     progress bar over the widths (the experiment helpers below do the same).
     """
@@ -349,7 +382,7 @@ def width_sweep(
     models = {}
     for width in tqdm(widths, desc="width sweep", disable=not progress, leave=False):
         torch.manual_seed(int(seed))
-        model = mlp(in_dim, int(width), out_dim, act=act)
+        model = seeded_mlp(in_dim, int(width), out_dim, act=act, seed=seed)
         train_regressor(model, batches, epochs=epochs, lr=lr, device=device, progress=False)
         models[int(width)] = model.eval()
     return models
@@ -386,7 +419,7 @@ def compare_optimizers(
     for name, (cls, kwargs) in tqdm(optimizers.items(), desc="optimisers", disable=not progress,
                                     leave=False):
         torch.manual_seed(int(seed))
-        model = mlp(in_dim, hidden, out_dim, depth=depth, act=act).to(device)
+        model = seeded_mlp(in_dim, hidden, out_dim, depth=depth, act=act, seed=seed).to(device)
         opt = cls(model.parameters(), **kwargs)     # made after the move, as torch requires
         histories[name] = train_regressor(model, batches, epochs=epochs, optimizer=opt,
                                           device=device, progress=False)
@@ -429,7 +462,7 @@ def regularisation_experiment(
     out = {}
     for name, s in tqdm(settings.items(), desc="regularisers", disable=not progress, leave=False):
         torch.manual_seed(int(seed))
-        model = mlp(in_dim, hidden, out_dim, depth=depth, dropout=s["dropout"])
+        model = seeded_mlp(in_dim, hidden, out_dim, depth=depth, dropout=s["dropout"], seed=seed)
         hist = train_regressor(model, train, epochs=epochs, lr=lr, valid=valid,
                                patience=s["patience"], device=device, progress=False)
         out[name] = (hist, regression_mse(model, x_test, y_test))
@@ -459,8 +492,8 @@ def normalisation_experiment(
     for norm in tqdm(("none", "batch", "layer"), desc="normalisation", disable=not progress,
                      leave=False):
         torch.manual_seed(int(seed))
-        model = mlp(in_dim, hidden, out_dim, depth=depth,
-                    norm=None if norm == "none" else norm).to(device)
+        model = seeded_mlp(in_dim, hidden, out_dim, depth=depth, seed=seed,
+                           norm=None if norm == "none" else norm).to(device)
         opt = torch.optim.SGD(model.parameters(), lr=lr)
         out[norm] = train_regressor(model, batches, epochs=epochs, optimizer=opt, device=device,
                                     progress=False)
@@ -485,7 +518,7 @@ def fit_sawtooth(
     x = np.linspace(0.0, 1.0, n_points)
     y = sawtooth(x, k)
     torch.manual_seed(int(seed))
-    model = mlp(1, hidden, 1, depth=depth)
+    model = seeded_mlp(1, hidden, 1, depth=depth, seed=seed)
     train_regressor(model, regression_batches(x, y), epochs=epochs, lr=lr, device=device,
                     progress=progress, desc=f"sawtooth k={k}, {depth}x{hidden}")
     return model.eval(), regression_mse(model, x, y)

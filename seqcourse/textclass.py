@@ -159,7 +159,7 @@ def train_fasttext(
         device: where to train (default: CPU).
 
     Returns:
-        The fitted featurizer and the trained model (left on ``device``, in eval mode).
+        The fitted featurizer and the trained model (float64, left on ``device``, in eval mode).
     """
     from .training import fit
 
@@ -170,7 +170,17 @@ def train_fasttext(
     featurizer = NGramFeaturizer(orders=tuple(orders)).fit(docs)
     ids, offsets = featurizer.bags(docs)
     torch.manual_seed(int(seed))
-    model = FastTextClassifier(featurizer.n_features, int(y.max()) + 1, dim=dim).to(device)
+    # float64, with initial weights from NumPy's generator (bit-identical on every processor;
+    # torch's normal_ and uniform_ round differently with different vector instructions): a
+    # small model, and its accuracies then come out the same on any machine
+    model = FastTextClassifier(featurizer.n_features, int(y.max()) + 1, dim=dim).to(torch.float64)
+    gen = np.random.default_rng(int(seed))
+    bound = 1.0 / np.sqrt(dim)
+    with torch.no_grad():
+        model.embed.weight.copy_(torch.as_tensor(gen.standard_normal(tuple(model.embed.weight.shape))))
+        model.linear.weight.copy_(torch.as_tensor(gen.uniform(-bound, bound, tuple(model.linear.weight.shape))))
+        model.linear.bias.copy_(torch.as_tensor(gen.uniform(-bound, bound, tuple(model.linear.bias.shape))))
+    model.to(device)
 
     def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         b_ids, b_offsets, b_y = batch
