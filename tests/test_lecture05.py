@@ -49,8 +49,6 @@ def test_long_range_calibration(lecture):
     assert acc[5]["rnn"] > 0.95 and acc[10]["rnn"] > 0.95          # "all three solve lags 5 and 10"
     assert acc[20]["rnn"] < 0.40                                    # "near chance at lag 20"
     assert all(acc[lag][k] > 0.95 for lag in acc for k in ("lstm", "gru"))
-    (cpu,) = _floats(text, r"long-range experiment: ([\d.]+) CPU-s")
-    assert cpu < 30
 
 
 def test_gradient_norms_vanish_for_the_rnn_only(lecture):
@@ -69,11 +67,6 @@ def test_convolution_receptive_field(lecture):
     field, lag10, lag20 = _floats(cell_text(lecture, "receptive_field(LAYERS"),
                                   r"receptive field (\d+) steps: recall lag 10 ([\d.]+), lag 20 ([\d.]+)")
     assert field == 13 and lag10 > 0.95 and lag20 < 0.35
-
-
-def test_cpu_budget(lecture):
-    (total,) = _floats(cell_text(lecture, "lecture 05 total"), r"lecture 05 total: ([\d.]+) CPU-s")
-    assert total < 40
 
 
 def test_explorer_callback_works_with_new_values():
