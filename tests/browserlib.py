@@ -165,7 +165,11 @@ def error_outputs(outputs: list[dict]) -> list[str]:
 
 
 def open_notebook(page, server: LabServer, rel: str, timeout_ms: int = 180_000) -> None:
-    page.goto(server.page(f"/lab/tree/{rel}"))
+    page.goto(server.page(f"/lab/tree/{rel}"), timeout=timeout_ms)
+    page.wait_for_function(f"() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                           f" && window.jupyterapp.shell.currentWidget.context"
+                           f" && window.jupyterapp.shell.currentWidget.context.path === {json.dumps(rel)}",
+                           timeout=timeout_ms, polling=250)
     page.wait_for_function(JS_NOTEBOOK_READY, timeout=timeout_ms, polling=250)
 
 

@@ -82,6 +82,7 @@ def page(playwright_browser, student_lab):
     page.console_errors = []
     page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
     page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    page.on("dialog", lambda d: d.accept())  # "leave this page?" must not block the next lecture
     yield page
     context.close()
 
@@ -96,6 +97,15 @@ def _shot(target, name: str) -> None:
 def test_lecture_runs_and_explorers_respond(page, student_lab, workspace, lecture):
     stem = Path(lecture).stem
     bl.open_notebook(page, student_lab, lecture)
+    try:
+        _run_and_exercise(page, workspace, lecture, stem)
+    finally:
+        bl.save(page)
+        time.sleep(1)
+        bl.close_all_documents(page)
+
+
+def _run_and_exercise(page, workspace, lecture: str, stem: str) -> None:
     state = bl.run_all(page)
     problems = [f"cell {c['index']}: {e}" for c in state["cells"] for e in bl.error_outputs(c["outputs"])]
     assert not problems, f"{lecture} after Run All:\n" + "\n".join(problems)
@@ -117,14 +127,13 @@ def test_lecture_runs_and_explorers_respond(page, student_lab, workspace, lectur
         _exercise_explorer(page, lecture, stem, index)
 
     bl.save(page)
-    time.sleep(1)
+    time.sleep(2)
     saved = nbformat.read(workspace / lecture, as_version=4)
     assert any(c.get("outputs") for c in saved.cells if c.cell_type == "code"), \
         "the student's copy should hold the outputs JupyterLab saved"
     tracked = nbformat.read(REPO / lecture, as_version=4)
     assert not any(c.get("outputs") for c in tracked.cells if c.cell_type == "code"), \
         f"{lecture} in the repository got outputs: students must work in work/"
-    bl.close_all_documents(page)
 
 
 def _exercise_explorer(page, lecture: str, stem: str, index: int) -> None:
