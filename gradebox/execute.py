@@ -196,6 +196,11 @@ def execute(nb: NotebookNode, roles: dict[str, dict], plan_path: str, cell_secon
     for cell, done in zip(out.cells, run.cells):
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = done.get("outputs", []), done.get("execution_count")
+            if roles.get(grade_id(cell), {}).get("role") == "test":
+                # nbgrader reads a test cell's value as partial credit, and that value can
+                # come from student code (`check(student_fn)` as the last line): a test
+                # cell scores by its verdict only.
+                cell.outputs = [o for o in cell.outputs if o.get("output_type") != "execute_result"]
             if reason and roles.get(grade_id(cell), {}).get("role") == "test":
                 cell.outputs, cell.execution_count = [error_output("NotGraded", reason)], None
     out.metadata.update({k: v for k, v in run.metadata.items() if k == "language_info"})
