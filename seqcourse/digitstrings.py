@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 __all__ = ["DigitString", "load_digits_01", "make_string", "make_dataset", "oversegment",
-           "segment_images"]
+           "segment_images", "normalise_glyph"]
 
 HEIGHT = 8
 
@@ -156,7 +156,14 @@ def segment_images(image: np.ndarray, cuts: np.ndarray, arcs: np.ndarray) -> np.
         seg = _crop(image[:, cuts[i]:cuts[j]])
         if seg.shape[1] < 1:
             continue
-        seg = _resize_width(seg, max(1, min(HEIGHT, seg.shape[1] + 2))) if seg.shape[1] < 4 else _resize_width(seg, 7)
-        left = (HEIGHT - seg.shape[1]) // 2
-        out[a, :, left:left + seg.shape[1]] = seg
+        out[a] = normalise_glyph(seg)
+    return out
+
+
+def normalise_glyph(img: np.ndarray) -> np.ndarray:
+    """Crop an (8, w) glyph to its ink and resize it to width 6, centred in 8x8 (the form the
+    CNN sees both in pre-training and on lattice arcs)."""
+    seg = _crop(np.asarray(img, dtype=np.float64))
+    out = np.zeros((HEIGHT, HEIGHT))
+    out[:, 1:7] = _resize_width(seg, 6)
     return out
