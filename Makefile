@@ -14,7 +14,7 @@ SUBMISSIONS ?= submitted
 # e.g. LAB_ARGS="--no-browser --port=8899"; root (containers) also needs --allow-root, added below
 LAB_ARGS ?=
 
-.PHONY: help install lab formgrader instructor-setup book bench-redraw test test-fast release validate grade bench lock clean
+.PHONY: help install lab formgrader instructor-setup book bench-redraw test test-fast release validate grade bench mutants lock clean
 
 help:
 	@echo "make lab      open the course in JupyterLab (sets up .venv on first use)"
@@ -23,6 +23,7 @@ help:
 	@echo "make validate NB=path/to/notebook.ipynb   check a notebook before submitting it"
 	@echo "make grade    autograde SUBMISSIONS=folder, write feedback and grades.csv"
 	@echo "make bench    seconds per notebook and per graded submission"
+	@echo "make mutants  mutation score of every exercise's tests (MUTANTS_ARGS=\"hw02_hmm:viterbi --survivors\")"
 	@echo "make lock     re-resolve constraints.txt from pyproject.toml's ranges"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -75,6 +76,9 @@ grade: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+
+mutants: $(STAMP)
+	$(BIN)/python tools/mutants.py $(MUTANTS_ARGS)
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
