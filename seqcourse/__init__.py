@@ -14,6 +14,19 @@ focus on one idea.  Every module is named after what it teaches:
 ``seqcourse.rnn``           a vanilla RNN and BPTT in numpy, torch's layout (lecture 03)
 ``seqcourse.charlm``        a character-level language model in torch, offline corpus
 ``seqcourse.multitarget``   back-propagation with targets at several layers (lecture 04)
+``seqcourse.gated``         LSTM and GRU in numpy, torch's layout, step and BPTT (lecture 05)
+``seqcourse.longrange``     long-range tasks (delayed recall, adding, tagging) and their models
+``seqcourse.convseq``       causal gated (GLU) convolutions over sequences
+``seqcourse.translation``   a small verb-final language and its English translation (lecture 06)
+``seqcourse.seq2seq``       encoder-decoder with source reversal and attention, in torch
+``seqcourse.decoding``      greedy, sampling, beam search and exhaustive search
+``seqcourse.bleu``          BLEU from its definition (clipped precisions, brevity penalty)
+``seqcourse.scenes``        generated scenes and clips with checkable captions (lecture 07)
+``seqcourse.captioning``    CNN encoder, conditioned LSTM decoder, video pooling and description
+``seqcourse.digitstrings``  digit-string images and their over-segmentation (lecture 08)
+``seqcourse.digitcnn``      a CNN for single digits and the lattice it scores
+``seqcourse.lattice``       lattices of interpretations: forward, Viterbi, sequence loss
+``seqcourse.ctc``           connectionist temporal classification in log space
 ``seqcourse.losses``        softmax, cross entropy, KL divergence
 ``seqcourse.data``          generators for every data set the course uses
 ``seqcourse.training``      a tiny training loop with a progress bar
