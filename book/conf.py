@@ -10,6 +10,7 @@ copyright = "seqcourse authors"
 extensions = ["myst_nb", "sphinx.ext.mathjax"]
 nb_execution_mode = "off"  # the lectures come executed (tests/notebook_runs.py)
 myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_dmath_double_inline = True  # $$...$$ inside a paragraph, as JupyterLab renders it
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 html_theme = "sphinx_book_theme"
 html_title = project
