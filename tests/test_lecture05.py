@@ -84,3 +84,24 @@ def test_explorer_callback_works_with_new_values():
     explorer = namespace["make_gate_explorer"](model, x, y)
     mean_f, cell = explorer.show(2, False)
     assert 0 < mean_f < 1 and cell.shape == (9, 6)
+
+
+def test_deep_rnn_variants_ordering(lecture):
+    text = cell_text(lecture, "def train_deep")
+    acc, path = {}, {}
+    for v in ("shallow", "transition", "skip", "output", "stacked"):
+        a, p = _floats(text, rf"deep variant {v}\s*: tagging accuracy ([\d.]+), tanh's from h_0 to h_12: (\d+)")
+        acc[v], path[v] = a, p
+    assert max(acc["shallow"], acc["stacked"]) < 0.70                       # "stay below 70%"
+    assert min(acc["transition"], acc["skip"], acc["output"]) > 0.90         # "all above 90%"
+    assert path["transition"] == 24 and path["skip"] == 12
+
+
+def test_gated_conv_lm_against_lstm(lecture):
+    text = cell_text(lecture, "def train_lm")
+    glu, lstm, uniform = _floats(text, r"cross-entropy per character: glu ([\d.]+)  lstm ([\d.]+)  \(uniform ([\d.]+)\)")
+    assert abs(glu - lstm) < 0.15 and max(glu, lstm) < 0.6 * uniform         # "about equally"
+    steps_glu, steps_lstm = _floats(text, r"sequential steps for a 48-character window: glu (\d+)  lstm (\d+)")
+    assert steps_glu == 3 and steps_lstm == 48
+    field, near, far = _floats(text, r"opener inside the (\d+)-character field ([\d.]+), beyond it ([\d.]+)")
+    assert field == 13 and near > 0.6 and far < 0.40
