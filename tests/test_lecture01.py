@@ -89,6 +89,8 @@ def test_kalman_with_wrong_noise_levels(lecture, text):
     assert min(rows, key=lambda k: rows[k][0]) == (0.05, 2.0)
     assert rows[0.0005, 2.0] == (2.759, 33.5) and rows[0.05, 0.2] == (1.725, 15.5)
     assert rows[0.05, 20.0] == (2.845, 100.0) and rows[0.05, 2.0] == (1.2, 96.8)
+    assert rows[5.0, 2.0] == (1.71, 95.2)
+    stated(text, "error grows to 1.710 while the coverage stays nominal (95.2%)")
     stated(text, "collapses to 33.5%", "grows to 2.759", "RMSE 1.725", "coverage 15.5%", "(RMSE 2.845)",
            "covers 100.0% of the truth")
 
@@ -109,7 +111,7 @@ def test_one_step_versus_recursive_forecast_errors(lecture, text):
     assert {p: (v[0], v[2]) for p, v in lead.items()} == {4: (0.226, 0.801), 8: (0.192, 0.695),
                                                           16: (0.110, 0.115)}
     assert lead[4][2] > 3 * lead[4][0] and lead[16][2] < 1.5 * lead[16][0]
-    stated(text, "AR(4) 0.226", "AR(16) 0.110", "(RMSE 0.801", "(0.695)", "still at 0.115")
+    stated(text, "noise level of 0.1 (0.110)", "noise (0.226)", "(RMSE 0.801", "(0.695)", "still at 0.115")
 
 
 def test_interpolation_beats_extrapolation(lecture, text):
@@ -227,7 +229,7 @@ def test_sawtooth_is_not_learned_from_random_starts(lecture, text):
     assert (var, shallow, deep) == ("0.0846", "0.0751", "0.0846")
     assert float(shallow) > 0.5 * float(var) and float(deep) > 0.5 * float(var)
     stated(text, "ends at MSE 0.0751, and the deep $4\\times2$ architecture at 0.0846, against 0.0846")
-    pieces = [int(p) for p in re.findall(r"^\s*\d+\s+(\d+)\s+\d+\s+\d+$", out, re.M)]
+    pieces = [int(p) for p, _ in re.findall(r"^\s*\d+\s+(\d+)\s+\d+\s+(\d+)\s+\d+$", out, re.M)]
     assert pieces == [2 ** k for k in range(1, 9)]
 
 
@@ -469,3 +471,25 @@ def test_lag_matrix_normal_equation_residual_is_orthogonal():
     Xa = np.hstack([X, np.ones((len(X), 1))])
     theta = np.linalg.solve(*normal_equations(x, 4))
     np.testing.assert_allclose(Xa.T @ (y - Xa @ theta), 0.0, atol=1e-9)
+
+
+def run_all_then(path: str, source: str) -> str:
+    """Execute the whole lecture like "Run All", then one more cell (``source``) in the same kernel,
+    and return what that cell printed: explorers must work after every later cell has run."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(REPO / path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(source))
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str((REPO / path).parent)}}).execute()
+    return "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("name") == "stdout")
+
+
+@pytest.mark.slow
+def test_kalman_explorer_works_after_run_all_with_the_globals_rebound():
+    out = run_all_then(PATH, """
+measurements = true_pos = t = filter_with = None        # what any later cell may do to these names
+err, cover = kalman_view(np.log10(0.0005), np.log10(2.0))
+print(f"explorer after Run All: RMSE {err:.3f}, coverage {cover:.1%}")
+""")
+    assert "explorer after Run All: RMSE 2.759, coverage 33.5%" in out     # the table's row for q = 0.0005
