@@ -113,9 +113,21 @@ def validate(notebook: Path) -> bool:
 
     ``nbgrader validate`` exits 0 even when tests fail; this returns the verdict.
     """
+    from nbgrader import utils
     from nbgrader.validator import Validator
 
-    validator = Validator()
+    class VerdictValidator(Validator):
+        """nbgrader reads a test cell's value as partial credit; a test cell passes or
+        fails by its verdict only, as in grading (see execute.py)."""
+
+        def _preprocess(self, nb):
+            nb = super()._preprocess(nb)
+            for cell in nb.cells:
+                if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+                    cell.outputs = [o for o in cell.outputs if o.get("output_type") != "execute_result"]
+            return nb
+
+    validator = VerdictValidator()
     results = validator.validate(str(notebook))
     validator.validate = lambda _filename: results  # print these results, do not run it again
     validator.validate_and_print(str(notebook))

@@ -7,7 +7,10 @@ shared by every test (and every pytest-xdist worker) that asks for it.
 Flavours are environments for the notebook's kernel:
 
 - ``native``: the machine as it is;
-- ``again``: a second native run, for the determinism test (two runs print the same);
+- ``again``: a second native run, for the determinism test (two runs print the same),
+  followed by the lecture's probe ``tests/probes/<stem>.py`` if it has one: one more cell,
+  run in the same kernel after everything else, that rebinds the globals a later cell might
+  and calls each explorer's callback (`probe_text` reads what it printed);
 - ``portable``: torch's generic kernels (``ATEN_CPU_CAPABILITY=default``) and MKL
   limited to SSE4.2, so float32 code takes other vector paths, as it would on another
   processor. Claims tests run under ``native`` and ``portable`` (``FLAVOURS``).
@@ -30,6 +33,8 @@ import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".nbruns"
+PROBES = Path(__file__).resolve().parent / "probes"
+PROBE_TAG = "explorer-probe"
 FLAVOURS = ("native", "portable")
 ENVIRONMENTS: dict[str, dict[str, str]] = {
     "native": {},
@@ -44,6 +49,8 @@ def _key(path: Path, flavour: str) -> str:
     for source in sorted((REPO / "seqcourse").rglob("*.py")):
         digest.update(source.read_bytes())
     digest.update(repr(sorted(ENVIRONMENTS[flavour].items())).encode())
+    if flavour == "again" and (PROBES / f"{path.stem}.py").exists():
+        digest.update((PROBES / f"{path.stem}.py").read_bytes())
     return f"{path.stem}.{flavour}.{digest.hexdigest()[:16]}"
 
 
@@ -51,6 +58,9 @@ def _execute(path: Path, flavour: str) -> nbformat.NotebookNode:
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    probe = PROBES / f"{path.stem}.py"
+    if flavour == "again" and probe.exists():
+        nb.cells.append(nbformat.v4.new_code_cell(probe.read_text(), metadata={"tags": [PROBE_TAG]}))
     env = dict(os.environ, **ENVIRONMENTS[flavour])
     client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
@@ -91,9 +101,21 @@ def _cell_text(cell) -> str:
     return "".join(parts)
 
 
+def _is_probe(cell) -> bool:
+    return PROBE_TAG in cell.get("metadata", {}).get("tags", [])
+
+
 def printed(nb) -> str:
-    """Everything the notebook printed (stdout and text results), in order."""
-    return "".join(_cell_text(c) for c in nb.cells if c.cell_type == "code")
+    """Everything the lecture's own cells printed (stdout and text results), in order."""
+    return "".join(_cell_text(c) for c in nb.cells if c.cell_type == "code" and not _is_probe(c))
+
+
+def probe_text(nb) -> str:
+    """What the probe cell printed (in an ``again`` run of a lecture that has a probe)."""
+    probes = [c for c in nb.cells if _is_probe(c)]
+    if not probes:
+        raise LookupError("this run has no probe cell: use executed(path, 'again') and tests/probes/")
+    return _cell_text(probes[0])
 
 
 def printed_lines(nb) -> list[str]:
@@ -103,7 +125,7 @@ def printed_lines(nb) -> list[str]:
 
 def cell_text(nb, marker: str) -> str:
     """What the one code cell whose source contains ``marker`` printed."""
-    cells = [c for c in nb.cells if c.cell_type == "code" and marker in c.source]
+    cells = [c for c in nb.cells if c.cell_type == "code" and marker in c.source and not _is_probe(c)]
     if len(cells) != 1:
         raise LookupError(f"expected exactly one code cell containing {marker!r}, found {len(cells)}")
     return _cell_text(cells[0])

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from notebook_runs import FLAVOURS, REPO, cell_text, executed, number
+from notebook_runs import FLAVOURS, probe_text, REPO, cell_text, executed, number
 from seqcourse import ffn
 from seqcourse.data import sine_mixture, surf_corpus, surf_is_grammatical, surf_rides
 from seqcourse.kalman import kalman_update
@@ -473,23 +473,7 @@ def test_lag_matrix_normal_equation_residual_is_orthogonal():
     np.testing.assert_allclose(Xa.T @ (y - Xa @ theta), 0.0, atol=1e-9)
 
 
-def run_all_then(path: str, source: str) -> str:
-    """Execute the whole lecture like "Run All", then one more cell (``source``) in the same kernel,
-    and return what that cell printed: explorers must work after every later cell has run."""
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(REPO / path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(source))
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str((REPO / path).parent)}}).execute()
-    return "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("name") == "stdout")
-
-
 @pytest.mark.slow
 def test_kalman_explorer_works_after_run_all_with_the_globals_rebound():
-    out = run_all_then(PATH, """
-measurements = true_pos = t = filter_with = None        # what any later cell may do to these names
-err, cover = kalman_view(np.log10(0.0005), np.log10(2.0))
-print(f"explorer after Run All: RMSE {err:.3f}, coverage {cover:.1%}")
-""")
+    out = probe_text(executed(PATH, "again"))  # tests/probes/01_sequences.py
     assert "explorer after Run All: RMSE 2.759, coverage 33.5%" in out     # the table's row for q = 0.0005

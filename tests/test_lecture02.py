@@ -16,7 +16,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from notebook_runs import FLAVOURS, REPO, cell_text, executed, number
+from notebook_runs import FLAVOURS, probe_text, REPO, cell_text, executed, number
 from seqcourse.hmm import HMM
 from seqcourse.markov import estimate_transitions, stationary_distribution
 
@@ -206,29 +206,9 @@ def test_useless_sensor_flattens_posteriors_to_the_prior():
     np.testing.assert_allclose(gamma, marginal, atol=1e-12)
 
 
-def run_all_then(path: str, source: str) -> str:
-    """Execute the whole lecture like "Run All", then one more cell (``source``) in the same kernel,
-    and return what that cell printed: explorers must work after every later cell has run."""
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(REPO / path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(source))
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str((REPO / path).parent)}}).execute()
-    return "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("name") == "stdout")
-
-
 @pytest.mark.slow
 def test_hmm_explorer_keeps_the_data_fixed_and_works_after_run_all():
-    out = run_all_then(PATH, """
-watch = explorer_obs = explorer_states = STATES_ = None      # later cells may rebind these names
-useless = hmm_view(sensor_quality=0.0)
-again = hmm_view(sensor_quality=0.0, stickiness=0.5)
-swapped = hmm_view(swap_walk_run=True)
-right = hmm_view()
-print(f"useless sensor log P(x) {useless[0]:.4f} {again[0]:.4f}")
-print(f"swapped: likelihood within 5 {abs(swapped[0] - right[0]) < 5}, accuracy lower {swapped[1] < right[1]}")
-""")
+    out = probe_text(executed(PATH, "again"))  # tests/probes/02_markov_hmm.py
     expected = 150 * np.log(0.25)                  # a useless sensor: P(x) = (1/4)^T, whatever the chain
     assert f"useless sensor log P(x) {expected:.4f} {expected:.4f}" in out
     assert "swapped: likelihood within 5 True, accuracy lower True" in out

@@ -22,7 +22,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from notebook_runs import FLAVOURS, cell_text, executed, number
+from notebook_runs import FLAVOURS, probe_text, cell_text, executed, number
 from seqcourse import charlm, rnn
 
 REPO = Path(__file__).resolve().parents[1]
@@ -185,23 +185,7 @@ def test_jacobian_norms_vanish_below_and_explode_above_spectral_radius_one():
     assert (lin[59] / lin[29]) ** (1 / 30) == pytest.approx(1.5, rel=0.05)
 
 
-def run_all_then(path: str, source: str) -> str:
-    """Execute the whole lecture like "Run All", then one more cell (``source``) in the same kernel,
-    and return what that cell printed: explorers must work after every later cell has run."""
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(REPO / path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(source))
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str((REPO / path).parent)}}).execute()
-    return "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("name") == "stdout")
-
-
 @pytest.mark.slow
 def test_gradient_explorer_works_after_run_all():
-    out = run_all_then("lectures/03_rnn_bptt.ipynb", """
-jacobian_curve = None                # a later cell may rebind this name
-tanh_curve, linear_curve = gradient_view(1.5, 0.1)
-print(f"linear growth beyond 1e3 at 30 steps: {linear_curve[30] > 1e3}, tanh below linear: {tanh_curve[59] < linear_curve[59]}")
-""")
+    out = probe_text(executed("lectures/03_rnn_bptt.ipynb", "again"))  # tests/probes/03_rnn_bptt.py
     assert "linear growth beyond 1e3 at 30 steps: True, tanh below linear: True" in out

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from notebook_runs import FLAVOURS, REPO, cell_text, executed, number
+from notebook_runs import FLAVOURS, probe_text, REPO, cell_text, executed, number
 from seqcourse import multitarget as mt
 from seqcourse.multitarget import MultiTargetNet
 
@@ -170,25 +170,7 @@ def test_unrolled_network_gradient_is_bptt_and_sum_of_copies():
     assert all(np.linalg.norm(g) > 0.1 for g in per_layer[:2])   # steps without a target still learn
 
 
-def run_all_then(path: str, source: str) -> str:
-    """Execute the whole lecture like "Run All", then one more cell (``source``) in the same kernel,
-    and return what that cell printed: explorers must work after every later cell has run."""
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(REPO / path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(source))
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str((REPO / path).parent)}}).execute()
-    return "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("name") == "stdout")
-
-
 @pytest.mark.slow
 def test_explorers_work_after_run_all():
-    out = run_all_then(PATH, """
-detector = gradient_norms = None      # later cells may rebind these names
-out = detector_view("CABAB")
-print("fires at", [i for i, v in enumerate(out) if v > 0.5])
-top, every = target_view(layer6=True), target_view(**{f"layer{l}": True for l in range(1, 7)})
-print(f"every/top first layer: {every[0] / top[0]:.1e}")
-""")
+    out = probe_text(executed(PATH, "again"))  # tests/probes/04_multitarget_backprop.py
     assert "fires at [2, 4]" in out and "every/top first layer: 7.9e+04" in out
