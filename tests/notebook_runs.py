@@ -149,3 +149,16 @@ def number(text: str, pattern: str) -> float:
     if match is None:
         raise LookupError(f"no line matching {pattern!r} in:\n{text}")
     return float(match.group(1))
+
+
+def markdown(path: str | Path) -> str:
+    """The notebook's markdown, whitespace-normalised: where a lecture states its numbers."""
+    path = Path(path)
+    nb = nbformat.read(path if path.is_absolute() else REPO / path, as_version=4)
+    return " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+
+
+def stated(text: str, *phrases: str) -> None:
+    """Fail unless the lecture's text (from `markdown`) still says each phrase."""
+    for phrase in phrases:
+        assert phrase in text, f"the lecture's text no longer says {phrase!r}"

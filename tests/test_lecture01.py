@@ -13,12 +13,11 @@ from __future__ import annotations
 import itertools
 import re
 
-import nbformat
 import numpy as np
 import pytest
 import torch
 
-from notebook_runs import FLAVOURS, probe_text, REPO, cell_text, executed, number
+from notebook_runs import FLAVOURS, cell_text, executed, number, markdown, probe_text, stated
 from seqcourse import ffn
 from seqcourse.data import sine_mixture, surf_corpus, surf_is_grammatical, surf_rides
 from seqcourse.kalman import kalman_update
@@ -40,8 +39,7 @@ def lecture(request):
 @pytest.fixture(scope="module")
 def text() -> str:
     """The lecture's markdown, whitespace-normalised: where the numbers are stated."""
-    nb = nbformat.read(REPO / PATH, as_version=4)
-    return " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    return markdown(PATH)
 
 
 def numbers(out: str, pattern: str) -> list[str]:
@@ -50,10 +48,6 @@ def numbers(out: str, pattern: str) -> list[str]:
     assert found, f"no line matching {pattern!r} in:\n{out}"
     return [g for m in found for g in (m if isinstance(m, tuple) else (m,))]
 
-
-def stated(text: str, *phrases: str) -> None:
-    for phrase in phrases:
-        assert phrase in text, f"the lecture's text no longer says {phrase!r}"
 
 
 def rmse(a, b) -> float:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import itertools
 import re
 
-import nbformat
 import numpy as np
 import pytest
 
-from notebook_runs import FLAVOURS, probe_text, REPO, cell_text, executed, number
+from notebook_runs import FLAVOURS, cell_text, executed, number, markdown, probe_text, stated
 from seqcourse.hmm import HMM
 from seqcourse.markov import estimate_transitions, stationary_distribution
 
@@ -30,13 +29,8 @@ def lecture(request):
 
 @pytest.fixture(scope="module")
 def text() -> str:
-    nb = nbformat.read(REPO / PATH, as_version=4)
-    return " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    return markdown(PATH)
 
-
-def stated(text: str, *phrases: str) -> None:
-    for phrase in phrases:
-        assert phrase in text, f"the lecture's text no longer says {phrase!r}"
 
 
 # -- claims, read from the executed lecture ----------------------------------------------------------

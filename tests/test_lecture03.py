@@ -22,7 +22,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from notebook_runs import FLAVOURS, probe_text, cell_text, executed, number
+from notebook_runs import FLAVOURS, markdown, probe_text, stated, cell_text, executed, number
 from seqcourse import charlm, rnn
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,8 +39,7 @@ def lecture(request):
 
 @pytest.fixture(scope="module")
 def text() -> str:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    return " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    return markdown(NOTEBOOK)
 
 
 def definitions(*names: str) -> dict:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import itertools
 import re
 
-import nbformat
 import numpy as np
 import pytest
 import torch
 
-from notebook_runs import FLAVOURS, probe_text, REPO, cell_text, executed, number
+from notebook_runs import FLAVOURS, cell_text, executed, number, markdown, probe_text, stated
 from seqcourse import multitarget as mt
 from seqcourse.multitarget import MultiTargetNet
 
@@ -33,13 +32,8 @@ def lecture(request):
 
 @pytest.fixture(scope="module")
 def text() -> str:
-    nb = nbformat.read(REPO / PATH, as_version=4)
-    return " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    return markdown(PATH)
 
-
-def stated(text: str, *phrases: str) -> None:
-    for phrase in phrases:
-        assert phrase in text, f"the lecture's text no longer says {phrase!r}"
 
 
 # -- claims, read from the executed lecture ---------------------------------------------------------
