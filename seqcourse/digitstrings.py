@@ -114,7 +114,8 @@ def make_dataset(n: int, rng: np.random.Generator, *, min_len: int = 1, max_len:
 def oversegment(image: np.ndarray, *, max_piece: int = 4, ink_threshold: float = 0.3) -> np.ndarray:
     """Candidate cuts of an (8, W) image: increasing column indices, first 0, last W.
 
-    A cut goes at every blank column run (its middle), then pieces wider than
+    Blank margins at the two ends make no piece of their own (they join the first and
+    last piece).  A cut goes at every blank column run inside (its middle), then pieces wider than
     ``max_piece`` are split at their columns of least ink, so that a digit is covered by
     one to a few pieces and every true boundary is near some cut.
     """
@@ -123,28 +124,34 @@ def oversegment(image: np.ndarray, *, max_piece: int = 4, ink_threshold: float =
         raise ValueError(f"image must have shape (8, W), got {image.shape}")
     W = image.shape[1]
     ink = image.sum(axis=0)
-    cuts = {0, W}
     blank = ink < ink_threshold
-    c = 0
-    while c < W:
+    inked = np.flatnonzero(~blank)
+    if len(inked) == 0:
+        return np.array([0, W], dtype=np.int64)
+    # blank margins are not pieces: they are absorbed into the first and last segment
+    lo, hi = int(inked[0]), int(inked[-1]) + 1
+    cuts = {lo, hi}
+    c = lo
+    while c < hi:
         if blank[c]:
             e = c
-            while e < W and blank[e]:
+            while e < hi and blank[e]:
                 e += 1
-            cuts.add((c + e) // 2 if 0 < c and e < W else (e if c == 0 else c))
+            cuts.add((c + e) // 2)
             c = e
         else:
             c += 1
     cuts = sorted(cuts)
-    out = [0]
+    out = [lo]
     for a, b in zip(cuts[:-1], cuts[1:]):
         while b - out[-1] > max_piece:
-            lo = out[-1]
-            window = range(lo + 2, min(lo + max_piece, b - 1) + 1)
-            best = min(window, key=lambda k: (ink[k - 1] + ink[k], -k)) if len(window) else lo + max_piece
+            start = out[-1]
+            window = range(start + 2, min(start + max_piece, b - 1) + 1)
+            best = min(window, key=lambda k: (ink[k - 1] + ink[k], -k)) if len(window) else start + max_piece
             out.append(best)
         if b > out[-1]:
             out.append(b)
+    out = [0] + [k for k in out if lo < k < hi] + [W]
     return np.asarray(sorted(set(out)), dtype=np.int64)
 
 
