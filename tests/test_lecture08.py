@@ -66,11 +66,6 @@ def test_ctc_against_torch_and_lattice(lecture):
     assert acc < 0.4 and acc < margin               # "fewer than 0.4 ... below the lattice reader"
 
 
-def test_lecture_cpu_budget(lecture):
-    (cpu,) = _floats(cell_text(lecture, "lecture CPU seconds"), r"lecture CPU seconds ([\d.]+)")
-    assert cpu < 60
-
-
 def test_explorer_callback_works_with_new_values():
     """The explorer's function, taken from the notebook, on a fresh model and new widget values."""
     matplotlib.use("Agg")
