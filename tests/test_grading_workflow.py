@@ -79,8 +79,8 @@ def test_regrading_in_parallel_keeps_scores_and_manual_grades(tmp_path):
     proc = _run("grade", "inbox", "--jobs", "1", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     serial = {(s.student, s.cell): s.score for s in grading.cell_scores(root, HW)}
-    auto, _ = _points(src)
-    assert 0 < sum(v for (st, c), v in serial.items() if st == "cy") < auto
+    auto_points, _ = _points(src)
+    assert 0 < sum(v for (st, c), v in serial.items() if st == "cy") < auto_points
     cell = _manual_cell(root)
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         grade = gb.find_grade(cell.cell, cell.notebook, HW, "ada")
@@ -89,11 +89,11 @@ def test_regrading_in_parallel_keeps_scores_and_manual_grades(tmp_path):
     proc = _run("grade", "inbox", "--jobs", "2", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     parallel = {(s.student, s.cell): s.score for s in grading.cell_scores(root, HW)}
-    auto = {k for k in serial if "__" in k[1]}
-    assert {k: serial[k] for k in auto} == {k: parallel[k] for k in auto}
+    auto_cells = {k for k in serial if "__" in k[1]}
+    assert {k: serial[k] for k in auto_cells} == {k: parallel[k] for k in auto_cells}
     assert parallel[("ada", cell.cell)] == pytest.approx(3.0), "re-grading lost a manual grade"
     rows = {r["student_id"]: r for r in csv.DictReader((root / "grades.csv").open())}
-    assert float(rows["ada"]["score"]) == pytest.approx(auto + 3.0)
+    assert float(rows["ada"]["score"]) == pytest.approx(auto_points + 3.0)
 
 
 def test_grade_rejects_an_empty_folder(tmp_path):

@@ -96,7 +96,3 @@ def test_word_order_is_in_the_encoder_state(lecture):
     norm = number(text, r"mean state norm ([\d.]+)")
     assert move > 0.1 * norm
 
-
-def test_lecture_cpu_time(lecture):
-    text = cell_text(lecture, "final_states")
-    assert number(text, r"lecture CPU time so far: ([\d.]+) s") < 55

@@ -86,7 +86,3 @@ def test_explorer_runs_headless_and_after_run_all(lecture):
     text = cell_text(lecture, "make_caption_explorer(tuned, vocab)")
     assert "greedy:" in text and "p = " in text
 
-
-def test_lecture_stays_within_its_cpu_budget(lecture):
-    (cpu,) = numbers(r"CPU seconds for the whole lecture: ([\d.]+)", cell_text(lecture, "CPU seconds for the whole lecture"))
-    assert cpu < 50
