@@ -26,6 +26,15 @@ def receptive_field(n_layers: int, kernel_size: int) -> int:
     return 1 + n_layers * (kernel_size - 1)
 
 
+
+def glu_stack(h: torch.Tensor, convs, kernel_size: int) -> torch.Tensor:
+    """Causal GLU layers with residuals over h of shape (N, C, T): each conv (C -> 2C) sees
+    only the past (left padding of kernel_size - 1), h <- h + a * sigmoid(b)."""
+    for conv in convs:
+        a, b = conv(torch.nn.functional.pad(h, (kernel_size - 1, 0))).chunk(2, dim=1)
+        h = h + a * torch.sigmoid(b)
+    return h
+
 class GatedConvClassifier(torch.nn.Module):
     """Causal GLU convolutions over (T, N, V), a linear head on the last step -> (N, K);
     ``features(x)`` gives every step's (T, N, C) output."""
@@ -42,10 +51,7 @@ class GatedConvClassifier(torch.nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 3:
             raise ValueError(f"x must have shape (T, N, V), got {tuple(x.shape)}")
-        h = self.inp(x).permute(1, 2, 0)                               # (N, C, T)
-        for conv in self.convs:
-            a, b = conv(torch.nn.functional.pad(h, (self.kernel_size - 1, 0))).chunk(2, dim=1)
-            h = h + a * torch.sigmoid(b)                              # GLU with a residual
+        h = glu_stack(self.inp(x).permute(1, 2, 0), self.convs, self.kernel_size)   # (N, C, T)
         return h.permute(2, 0, 1)                                      # (T, N, C)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -103,10 +109,7 @@ class GatedConvLM(torch.nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         if ids.ndim != 2:
             raise ValueError(f"ids must have shape (T, N), got {tuple(ids.shape)}")
-        h = self.embed(ids).permute(1, 2, 0)                           # (N, C, T)
-        for conv in self.convs:
-            a, b = conv(torch.nn.functional.pad(h, (self.kernel_size - 1, 0))).chunk(2, dim=1)
-            h = h + a * torch.sigmoid(b)
+        h = glu_stack(self.embed(ids).permute(1, 2, 0), self.convs, self.kernel_size)  # (N, C, T)
         return self.head(h.permute(2, 0, 1))                           # (T, N, V)
 
 
