@@ -17,9 +17,10 @@ cells, under a time limit (an endless loop counts as caught).
 
 Some mutants cannot be caught by any test because they compute the same thing
 (``min(1, x)`` vs ``min(x, 1)``, a tolerance ``1e-6`` vs ``2e-6``...). They are
-listed with a reason in ``tools/mutants_equivalent.json``::
+listed with a reason, one file per assignment, in
+``tools/mutants_equivalent/<assignment>.json``::
 
-    {"hw02_hmm": {"viterbi": {"<mutant id>": "why it is equivalent"}}}
+    {"viterbi": {"<mutant id>": "why it is equivalent"}}    # tools/mutants_equivalent/hw02_hmm.json
 
 Usage::
 
@@ -53,7 +54,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 REPO = Path(__file__).resolve().parents[1]
-EQUIVALENT_FILE = Path(__file__).resolve().with_name("mutants_equivalent.json")
+EQUIVALENT_DIR = Path(__file__).resolve().with_name("mutants_equivalent")
 OUT_DIR = REPO / ".bench" / "mutants"
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
@@ -534,9 +535,8 @@ class Exercise:
 
 
 def equivalents() -> dict:
-    if EQUIVALENT_FILE.exists():
-        return json.loads(EQUIVALENT_FILE.read_text())
-    return {}
+    """{assignment: {exercise: {mutant id: why it is equivalent}}}, from EQUIVALENT_DIR."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted(EQUIVALENT_DIR.glob("*.json"))}
 
 
 @dataclass
