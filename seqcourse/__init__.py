@@ -30,6 +30,7 @@ focus on one idea.  Every module is named after what it teaches:
 ``seqcourse.losses``        softmax, cross entropy, KL divergence
 ``seqcourse.data``          generators for every data set the course uses
 ``seqcourse.training``      a tiny training loop with a progress bar
+``seqcourse.progress``      progress bars that read well live and in saved notebooks
 ``seqcourse.plotting``      loss curves and small figure helpers
 ``seqcourse.testing``       friendly assertions used by the autograded tests
 ==========================  ====================================================

@@ -36,7 +36,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from seqcourse.progress import tqdm
 
 from . import scenes as S
 

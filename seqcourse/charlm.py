@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
+from seqcourse.progress import tqdm
 
 __all__ = [
     "CORPUS_MODULES",

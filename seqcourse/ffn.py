@@ -22,7 +22,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from seqcourse.progress import tqdm
 
 from ._checks import as_float_array
 from .training import History, fit

@@ -157,7 +157,7 @@ def train(model: torch.nn.Module, make_batch: Callable[[np.random.Generator], tu
     losses = []
     loop = range(steps)
     if progress:
-        from tqdm.auto import tqdm
+        from seqcourse.progress import tqdm
         loop = tqdm(loop, leave=False)
     for _ in loop:
         x, y = make_batch(rng)

@@ -40,7 +40,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
+from seqcourse.progress import tqdm
 
 from .ffn import activation as _ffn_activation
 

@@ -186,7 +186,7 @@ def train_seq2seq(model: Seq2Seq, src_ids: Sequence[Sequence[int]],
                   lr: float = 3e-3, seed: int = 0, progress: bool = True,
                   clip: float = 1.0) -> list[float]:
     """Adam on random mini-batches for ``steps`` updates; returns the loss curve."""
-    from tqdm.auto import tqdm
+    from seqcourse.progress import tqdm
 
     dev = next(model.parameters()).device
     rng = np.random.default_rng(seed)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import torch
-from tqdm.auto import tqdm
+from seqcourse.progress import tqdm
 
 __all__ = ["History", "fit", "to_device"]
 
