@@ -406,8 +406,10 @@ def _exec_answer(source: str, ns: dict, name: str) -> None:
     _exec(source, ns, name)
     box = _FakeBox(ns)
     for key, value in list(ns.items()):
+        # Functions go behind proxies; classes and modules stay: the answer's own code shares
+        # this namespace and must still be able to call Counter(...), isinstance(x, Cls)...
         if before.get(key) != id(value) and callable(value) and not key.startswith("_") \
-                and not isinstance(value, type(sys)):
+                and not isinstance(value, (type, type(sys))):
             ns[key] = _Proxy(box, value)
 
 
