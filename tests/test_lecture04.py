@@ -168,3 +168,12 @@ def test_unrolled_network_gradient_is_bptt_and_sum_of_copies():
 def test_explorers_work_after_run_all():
     out = probe_text(executed(PATH, "again"))  # tests/probes/04_multitarget_backprop.py
     assert "fires at [2, 4]" in out and "every/top first layer: 7.9e+04" in out
+
+
+@pytest.mark.slow
+def test_the_training_loop_written_in_the_lecture_is_the_packages(lecture):
+    out = cell_text(lecture, "def train_by_hand(")
+    assert "same weights as the package's train (to 1e-12): True" in out
+    before = number(out, r"before training ([\d.]+)")
+    after = number(out, r"after 30 epochs ([\d.]+)")
+    assert after < 0.5 * before, f"30 epochs of the hand-written loop should halve J: {before} -> {after}"
