@@ -11,6 +11,7 @@ focus on one idea.  Every module is named after what it teaches:
 ``seqcourse.ffn``           feed-forward baselines of lecture 01's experiments
 ``seqcourse.markov``        Markov chains of order 1 and 2 (lecture 02)
 ``seqcourse.hmm``           hidden Markov models: forward-backward, Viterbi, Baum-Welch
+``seqcourse.gaussian_hmm``  HMMs with Gaussian emissions, in log space, for real-valued signals
 ``seqcourse.rnn``           a vanilla RNN and BPTT in numpy, torch's layout (lecture 03)
 ``seqcourse.charlm``        a character-level language model in torch, offline corpus
 ``seqcourse.multitarget``   back-propagation with targets at several layers (lecture 04)
