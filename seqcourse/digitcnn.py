@@ -1,9 +1,15 @@
 """A small CNN for 8x8 digits and the lattice scores it gives a string image (lecture 08).
 
-``DigitCNN`` maps (B, 1, 8, 8) images to (B, 10) log-probabilities.  ``pretrain`` fits it on
-single bundled digits; ``string_lattice`` over-segments a string image and returns the arcs
-and the CNN's (A, 10) arc scores, differentiable so that a sequence-level loss on the lattice
-trains the CNN itself.
+``DigitCNN`` maps (B, 1, 8, 8) images to (B, 10) log-probabilities (``logits`` gives the
+unnormalised scores).  ``pretrain`` fits it on single bundled digits; ``string_lattice``
+over-segments a string image and returns the arcs and the CNN's (A, 10) arc scores,
+differentiable so that a sequence-level loss on the lattice trains the CNN itself.
+
+Arc scores: per-arc log-probabilities (``normalised=True``, the default) make every arc's
+scores log-sum-exp to 0, so the lattice's log Z is the log of the number of segmentations
+whatever the CNN says, and the normaliser of the sequence loss gives no gradient.  Raw logits
+(``normalised=False``) leave the normalisation to the whole lattice (global normalisation,
+as in graph transformer networks): then a segment can score low for every class.
 """
 
 from __future__ import annotations
@@ -28,10 +34,15 @@ class DigitCNN(nn.Module):
                                  nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
                                  nn.Flatten(), nn.Linear(16 * 4 * 4, 10))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Unnormalised class scores (B, 10) of images (B, 1, 8, 8)."""
         if x.ndim != 4 or tuple(x.shape[1:]) != (1, 8, 8):
             raise ValueError(f"expected images of shape (B, 1, 8, 8), got {tuple(x.shape)}")
-        return torch.log_softmax(self.net(x), dim=-1)
+        return self.net(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities (B, 10) of images (B, 1, 8, 8)."""
+        return torch.log_softmax(self.logits(x), dim=-1)
 
 
 def split_indices(seed: int = 0, test_fraction: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
@@ -63,10 +74,14 @@ def pretrain(indices: np.ndarray, *, epochs: int = 15, seed: int = 0, dtype=torc
     return model
 
 
-def string_lattice(model: DigitCNN, image: np.ndarray, *, max_span: int = 3, max_piece: int = 4):
-    """(cuts, arcs (A, 2), scores (A, 10) tensor, n_nodes) for one string image."""
+def string_lattice(model: DigitCNN, image: np.ndarray, *, max_span: int = 3, max_piece: int = 4,
+                   normalised: bool = True):
+    """(cuts, arcs (A, 2), scores (A, 10) tensor, n_nodes) for one string image.
+
+    ``normalised``: arc scores are the CNN's log-probabilities (True) or its raw logits (False).
+    """
     cuts = oversegment(image, max_piece=max_piece)
     arcs = all_arcs(len(cuts) - 1, max_span)
     p = next(model.parameters())
     segs = torch.tensor(segment_images(image, cuts, arcs)[:, None], dtype=p.dtype, device=p.device)
-    return cuts, arcs, model(segs), len(cuts)
+    return cuts, arcs, model(segs) if normalised else model.logits(segs), len(cuts)

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 __all__ = ["all_arcs", "forward_scores", "log_partition", "viterbi", "constrained_log_partition",
-           "sequence_loss", "arc_posteriors", "enumerate_paths", "top_paths", "margin_loss"]
+           "constrained_viterbi", "sequence_loss", "arc_posteriors", "enumerate_paths", "top_paths",
+           "margin_loss"]
 
 NEG_INF = float("-inf")
 
@@ -110,6 +111,25 @@ def constrained_log_partition(scores, arcs, n_nodes: int, label: Sequence[int]) 
             if terms:
                 alpha[(j, k)] = _lse(terms, scores)
     return alpha.get((n_nodes - 1, K), scores.new_tensor(NEG_INF))
+
+
+def constrained_viterbi(scores, arcs, n_nodes: int, label: Sequence[int]) -> tuple[float, list[tuple[int, int]]]:
+    """Best path of the constrained lattice (the best path spelling ``label``):
+    (its score, [(arc index, class), ...] from left to right); (-inf, []) if none spells it."""
+    scores, arcs = _check(scores, arcs, n_nodes)
+    label = [int(c) for c in label]
+    if not label:
+        raise ValueError("label must hold at least one class")
+    s = scores.detach().cpu().double().numpy()
+    best: dict[tuple[int, int], tuple[float, list[tuple[int, int]]]] = {(0, 0): (0.0, [])}
+    for a in np.argsort(arcs[:, 1], kind="stable"):
+        i, j = map(int, arcs[a])
+        for k in range(len(label)):
+            if (i, k) in best:
+                sc = best[(i, k)][0] + s[a, label[k]]
+                if sc > best.get((j, k + 1), (-np.inf,))[0]:
+                    best[(j, k + 1)] = (sc, best[(i, k)][1] + [(int(a), label[k])])
+    return best.get((n_nodes - 1, len(label)), (float("-inf"), []))
 
 
 def sequence_loss(scores, arcs, n_nodes: int, label: Sequence[int]) -> torch.Tensor:
@@ -208,21 +228,9 @@ def margin_loss(scores, arcs, n_nodes: int, label: Sequence[int], margin: float 
         cons = constrained_log_partition(scores, arcs, n_nodes, label)
         if not torch.isfinite(cons):
             return scores.new_tensor(float("inf"))
-        right = _best_constrained(scores, arcs, n_nodes, label)
+        right = constrained_viterbi(scores, arcs, n_nodes, label)[1]
     if wrong is None:
         return scores.sum() * 0.0
     total = lambda p: torch.stack([scores[a, c] for a, c in p]).sum()
     return torch.clamp(margin + total(wrong) - total(right), min=0.0)
 
-
-def _best_constrained(scores, arcs, n_nodes, label):
-    s = scores.detach().cpu().double().numpy()
-    best = {(0, 0): (0.0, [])}
-    for a in np.argsort(arcs[:, 1], kind="stable"):
-        i, j = map(int, arcs[a])
-        for k in range(len(label)):
-            if (i, k) in best:
-                sc = best[(i, k)][0] + s[a, label[k]]
-                if sc > best.get((j, k + 1), (-np.inf,))[0]:
-                    best[(j, k + 1)] = (sc, best[(i, k)][1] + [(int(a), label[k])])
-    return best[(n_nodes - 1, len(label))][1]

@@ -34,3 +34,31 @@ def test_sequence_loss_gradient_reaches_the_cnn(one_torch_thread):
 def test_bad_input_shape():
     with pytest.raises(ValueError, match=r"\(B, 1, 8, 8\)"):
         DigitCNN()(torch.zeros(2, 8, 8))
+
+
+def test_logits_and_unnormalised_lattice():
+    torch.manual_seed(1)
+    model = DigitCNN().double()
+    s = make_string([4, 1, 7], np.random.default_rng(1))
+    cuts, arcs, logp, n = string_lattice(model, s.image)
+    cuts2, arcs2, raw, n2 = string_lattice(model, s.image, normalised=False)
+    assert np.array_equal(cuts, cuts2) and np.array_equal(arcs, arcs2) and n == n2
+    assert torch.allclose(raw.log_softmax(-1), logp, atol=1e-12)
+    assert not torch.allclose(raw, logp)
+
+
+def test_normalised_scores_make_log_z_the_number_of_segmentations():
+    """With per-arc log-probabilities log Z = log(number of segmentations), whatever the CNN:
+    its gradient with respect to the logits is zero, while with raw logits it is not."""
+    torch.manual_seed(2)
+    model = DigitCNN().double()
+    s = make_string([3, 8], np.random.default_rng(2))
+    cuts, arcs, raw, n = string_lattice(model, s.image, normalised=False)
+    raw = raw.detach().requires_grad_(True)
+    log_paths = float(L.log_partition(torch.zeros(len(arcs), 1, dtype=torch.float64), arcs, n))
+    log_z = L.log_partition(raw.log_softmax(-1), arcs, n)
+    assert abs(float(log_z) - log_paths) < 1e-10
+    (grad,) = torch.autograd.grad(log_z, raw)
+    assert grad.abs().max() < 1e-12
+    (grad_raw,) = torch.autograd.grad(L.log_partition(raw, arcs, n), raw)
+    assert grad_raw.abs().max() > 1e-3

@@ -92,3 +92,20 @@ def test_margin_loss():
 def test_bad_shapes():
     with pytest.raises(ValueError, match="arcs"):
         L.log_partition(torch.zeros(3, 2), np.array([[0, 1]]), 2)
+
+
+@pytest.mark.parametrize("label", [(0, 2), (2, 2, 0), (3, 1)])
+def test_constrained_viterbi_vs_enumeration(label):
+    s, arcs, n = problem(13, n_pieces=5, C=4, max_span=3)
+    spelling = [p for p in brute(s, arcs, n) if p[1] == label]
+    score, path = L.constrained_viterbi(s, arcs, n, label)
+    best = max(spelling, key=lambda p: p[0])
+    assert abs(score - best[0]) < 1e-10 and path == best[2]
+    assert tuple(c for _, c in path) == label
+
+
+def test_constrained_viterbi_infeasible_and_empty():
+    s, arcs, n = problem(14, n_pieces=2)
+    assert L.constrained_viterbi(s, arcs, n, (0, 1, 2)) == (float("-inf"), [])
+    with pytest.raises(ValueError, match="label"):
+        L.constrained_viterbi(s, arcs, n, ())
