@@ -47,6 +47,21 @@ def fixtures(assignment: str, kind: str) -> list[Fixture]:
     return [Fixture.read(p) for p in sorted((FIXTURES / assignment / kind).glob("*.py"))]
 
 
+def fixture_rounds(found: list[Fixture], kind: str) -> dict[str, list[Fixture]]:
+    """``{student: fixtures}``: round i holds the i-th fixture (by file name) of every answer
+    cell that has one. Wrong rounds are ``wrong00, wrong01...``; the first reference round is
+    ``reference`` (every cell's plain call into the course's package), later ones
+    ``reference01, reference02...`` (other ways of not writing the algorithm)."""
+    by_cell: dict[str, list[Fixture]] = {}
+    for fx in found:
+        by_cell.setdefault(fx.cell, []).append(fx)
+    rounds = {}
+    for i in range(max((len(v) for v in by_cell.values()), default=0)):
+        name = "reference" if kind == "reference" and i == 0 else f"{kind}{i:02d}"
+        rounds[name] = [v[i] for v in by_cell.values() if i < len(v)]
+    return rounds
+
+
 def source_notebook(root: Path, assignment: str) -> Path:
     (nb,) = sorted((root / "solutions" / assignment).glob("*.ipynb"))
     return nb
@@ -79,6 +94,7 @@ class RoundTrip:
     assignment: str
     scores: list[grading.CellScore]
     wrong_rounds: dict[str, list[Fixture]] = field(default_factory=dict)
+    reference_rounds: dict[str, list[Fixture]] = field(default_factory=dict)
 
     def cells(self, student: str) -> dict[str, grading.CellScore]:
         return {s.cell: s for s in self.scores if s.student == student}
@@ -111,19 +127,13 @@ def run_round_trip(tmp: Path, assignment: str) -> RoundTrip:
     submit(root, "solution", assignment, source, src_path.name)
     submit(root, "untouched", assignment, released, src_path.name)
     # Fixtures for different exercises are independent, so one submission can
-    # carry one wrong answer per exercise: round i holds the i-th of each.
-    by_cell: dict[str, list[Fixture]] = {}
-    for fx in fixtures(assignment, "wrong"):
-        by_cell.setdefault(fx.cell, []).append(fx)
-    rounds: dict[str, list[Fixture]] = {}
-    for i in range(max((len(v) for v in by_cell.values()), default=0)):
-        chosen = [v[i] for v in by_cell.values() if i < len(v)]
-        rounds[f"wrong{i:02d}"] = chosen
-        submit(root, f"wrong{i:02d}", assignment,
+    # carry one answer per exercise: round i holds the i-th fixture of each cell.
+    rounds = {kind: fixture_rounds(fixtures(assignment, kind), kind) for kind in ("wrong", "reference")}
+    for student, chosen in {**rounds["wrong"], **rounds["reference"]}.items():
+        submit(root, student, assignment,
                with_answers(source, {fx.cell: fx.source for fx in chosen}), src_path.name)
-    ref = {fx.cell: fx.source for fx in fixtures(assignment, "reference")}
-    submit(root, "reference", assignment, with_answers(source, ref), src_path.name)
     # The round trip checks the graders, not the sandbox (test_grading_safety does):
     # it runs under bubblewrap where there is one, and also on a machine without.
     grading.autograde(root, assignment, options=grading.Options(allow_unsafe=True))
-    return RoundTrip(root, assignment, grading.cell_scores(root, assignment), rounds)
+    return RoundTrip(root, assignment, grading.cell_scores(root, assignment), rounds["wrong"],
+                     rounds["reference"])

@@ -3,7 +3,8 @@
 One autograde run per assignment grades: the solution notebook (full marks),
 the untouched release (zero), rounds of known-wrong answers (less than full
 marks on exactly the exercise they break), and answers that call the course's
-reference implementation (zero on that exercise).
+reference implementation, or for hw05 torch where numpy is asked for (zero on that
+exercise, in every round of such answers).
 """
 
 from __future__ import annotations
@@ -120,7 +121,18 @@ def test_wrong_answer_loses_marks_on_its_exercise(trip, fixture_name):
     assert not passed_elsewhere, f"untouched exercises lost marks in {student}: {passed_elsewhere}"
 
 
-def test_calling_the_reference_implementation_scores_zero(trip):
-    for exercise, (score, best) in trip.exercises("reference").items():
-        assert best > 0 and score == pytest.approx(0.0, abs=1e-9), \
-            f"an answer that calls the course's reference for {exercise} earned {score}/{best}"
+def _reference_cases():
+    return [(a, fx.name) for a in ASSIGNMENTS for fx in fixtures(a, "reference")]
+
+
+@pytest.mark.parametrize("trip,fixture_name", _reference_cases(), indirect=["trip"])
+def test_calling_the_reference_implementation_scores_zero(trip, fixture_name):
+    """Each reference fixture (the course's package, or for hw05 torch's LSTM/GRU where numpy
+    is asked for) scores zero on its exercise; the other exercises of its round keep full marks."""
+    student, fx = next((s, f) for s, fs in trip.reference_rounds.items() for f in fs if f.name == fixture_name)
+    score, best = trip.exercises(student)[fx.cell]
+    assert best > 0 and score == pytest.approx(0.0, abs=1e-9), \
+        f"{fx.name} ({fx.why}) earned {score}/{best} on {fx.cell}"
+    covered = {f.cell for f in trip.reference_rounds[student]}
+    lost = {ex: (s, b) for ex, (s, b) in trip.exercises(student).items() if ex not in covered and s < b}
+    assert not lost, f"exercises without a reference answer lost marks in {student}: {lost}"
