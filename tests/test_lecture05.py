@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from notebook_runs import FLAVOURS, cell_text, errors, executed
+from notebook_runs import FLAVOURS, cell_text, errors, executed, probe_text
 
 PATH = "lectures/05_gated_rnns.ipynb"
 
@@ -70,7 +70,7 @@ def test_convolution_receptive_field(lecture):
 
 
 def test_explorer_callback_works_with_new_values():
-    """The explorer's function, taken from the notebook, on a fresh model and new widget values."""
+    """The explorer's function, taken from the notebook, on fresh models and new widget values."""
     matplotlib.use("Agg")
     nb = executed(PATH, "native")
     source = next(c.source for c in nb.cells if c.cell_type == "code" and "def make_gate_explorer" in c.source)
@@ -79,11 +79,29 @@ def test_explorer_callback_works_with_new_values():
          "from seqcourse import gated, longrange as lr\n" + source.split("x_view, y_view")[0], namespace)
     from seqcourse import longrange as lr
     torch.manual_seed(0)
-    model = lr.Classifier("lstm", 5, 6, 4).double()
+    trained = {kind: lr.Classifier(kind, 5, 6, 4).double() for kind in ("lstm", "gru")}
     x, y = lr.recall_task(4, 8, np.random.default_rng(0))
-    explorer = namespace["make_gate_explorer"](model, x, y)
-    mean_f, cell = explorer.show(2, False)
+    explorer = namespace["make_gate_explorer"](trained, x, y)
+    mean_f, cell = explorer.show(2, "lstm", False)
     assert 0 < mean_f < 1 and cell.shape == (9, 6)
+    mean_z, state = explorer.show(1, "gru", True)
+    assert 0 < mean_z < 1 and state.shape == (9, 6) and mean_z != mean_f
+
+
+@pytest.mark.slow
+def test_explorer_works_after_run_all():
+    """tests/probes/05_gated_rnns.py: the globals rebound, the explorer called with new values
+    (both models, other sequences, one unit): every call runs and the values follow the input."""
+    out = probe_text(executed(PATH, "again"))
+    pattern = (r"probe (lstm|gru) sequence (\d+) average (True|False): keep gate ([\d.]+), "
+               r"memory shape \((\d+), (\d+)\), last state ([-+][\d.]+)")
+    calls = re.findall(pattern, out)
+    assert len(calls) == 4, f"expected four explorer calls in the probe's output:\n{out}"
+    assert [(k, int(s)) for k, s, *_ in calls] == [("lstm", 0), ("lstm", 11), ("gru", 5), ("gru", 17)]
+    keeps = [float(c[3]) for c in calls]
+    assert all(0.5 < k < 1 for k in keeps), f"the keep gate (f or z) of a trained model is mostly open: {keeps}"
+    assert all((int(c[4]), int(c[5])) == (21, 16) for c in calls), "memory over 21 steps, 16 units"
+    assert len({c[6] for c in calls}) == 4 and len(set(keeps)) >= 3, f"values must change with the input: {out}"
 
 
 def test_deep_rnn_variants_ordering(lecture):
