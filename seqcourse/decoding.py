@@ -111,7 +111,8 @@ def _score(log_prob: float, length: int, length_penalty: float) -> float:
 
 
 def beam_search(step: StepFn, init_state: Any, bos: int, eos: int, beam_width: int,
-                max_len: int, length_penalty: float = 1.0) -> list[tuple[list[int], float]]:
+                max_len: int, length_penalty: float = 1.0,
+                history: list[list[list[int]]] | None = None) -> list[tuple[list[int], float]]:
     """Beam search with finished hypotheses set aside.
 
     At each step every live hypothesis is extended by every token.  Extensions
@@ -122,6 +123,12 @@ def beam_search(step: StepFn, init_state: Any, bos: int, eos: int, beam_width: i
     as soon as no live hypothesis can still beat the best finished score
     (log-probabilities only fall as a hypothesis grows, so
     ``L / len**alpha`` is bounded by its value at the most favourable length).
+
+    A beam is not guaranteed to contain the greedy output: a prefix that greedy decoding extends can
+    be pushed out of the ``beam_width`` live hypotheses by extensions of other prefixes, so a wider
+    beam can end with a less probable output than greedy (or a narrower beam).  Pass a list as
+    ``history`` to see the pruning: after every step, the live prefixes that were kept (tokens
+    without ``bos``, best first) are appended to it as one list.
 
     Returns:
         up to ``beam_width`` pairs ``(tokens, score)``, best first, ``tokens``
@@ -150,6 +157,8 @@ def beam_search(step: StepFn, init_state: Any, bos: int, eos: int, beam_width: i
                 else:
                     candidates.append((total, prefix + [token], state))
         live = heapq.nsmallest(beam_width, candidates, key=lambda c: (-c[0], c[1]))
+        if history is not None:
+            history.append([p[1:] for _, p, _ in live])
         if t == max_len:
             finished.extend((_score(lp, t, length_penalty), p[1:]) for lp, p, _ in live)
             live = []

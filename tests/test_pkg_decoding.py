@@ -92,6 +92,42 @@ def test_beam_width_one_never_scores_below_greedy():
         assert beam[0][1] >= decoding.sequence_log_prob(step, h0, BOS, greedy) - 1e-12
 
 
+def test_a_wider_beam_can_prune_the_greedy_path_and_end_below_greedy():
+    """Tokens bos, eos, a, b, c. Greedy writes a a <eos> (p = 0.4 * 0.4 = 0.16). Width 2 keeps a
+    and b after one step; then b's two extensions (0.195 each) push a a out of the beam, and the
+    best output left is a <eos> (0.1): pruning, not a bug. Widths 1 and 3 keep a a."""
+    A, B, C = 2, 3, 4
+    rows = {(BOS,): [0, 0, .4, .39, .21], (BOS, A): [0, .25, .4, 0, .35], (BOS, B): [0, 0, 0, .5, .5],
+            (BOS, A, A): [0, 1, 0, 0, 0]}
+    with np.errstate(divide="ignore"):
+        step = _table_step(lambda prefix: np.log(rows.get(prefix, [0, .5, .5, 0, 0])))
+    greedy = decoding.greedy_decode(step, None, BOS, EOS, 6)
+    assert greedy == [A, A, EOS]
+    log_greedy = decoding.sequence_log_prob(step, None, BOS, greedy)
+    history = []
+    with np.errstate(divide="ignore"):
+        best = {w: decoding.beam_search(step, None, BOS, EOS, w, 6, length_penalty=0.0,
+                                        history=history if w == 2 else None)[0] for w in (1, 2, 3)}
+    assert best[1] == (greedy, pytest.approx(log_greedy)) and best[3] == (greedy, pytest.approx(log_greedy))
+    assert best[2][0] == [A, EOS] and best[2][1] == pytest.approx(np.log(.4 * .25)) and best[2][1] < log_greedy
+    assert history[0] == [[A], [B]]                       # kept, best first
+    assert history[1] == [[B, B], [B, C]]                 # greedy's prefix a a pruned here
+    assert all(len(kept) <= 2 and all(len(p) == t + 1 for p in kept) for t, kept in enumerate(history))
+
+
+def test_history_lists_the_live_prefixes_of_every_step():
+    step, h0 = decoding.random_rnn_step(V=5, seed=3)
+    history = []
+    out = decoding.beam_search(step, h0, BOS, EOS, 3, 4, length_penalty=0.0, history=history)
+    assert out == decoding.beam_search(step, h0, BOS, EOS, 3, 4, length_penalty=0.0)   # no side effect
+    assert 1 <= len(history) <= 4 and all(len(kept) <= 3 for kept in history)
+    for t, kept in enumerate(history):
+        lps = [decoding.sequence_log_prob(step, h0, BOS, p) for p in kept]
+        assert all(len(p) == t + 1 and EOS not in p for p in kept) and lps == sorted(lps, reverse=True)
+        if t:
+            assert all(p[:-1] in history[t - 1] for p in kept)
+
+
 def test_beam_stops_early_when_nothing_can_beat_finished():
     calls = []
     def table(prefix):
