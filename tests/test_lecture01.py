@@ -134,20 +134,30 @@ def test_surfer_needs_a_four_gram(lecture, text):
     stated(text, "only 0.050 of its probability", "0.200, the share of 2", "puts 0.997 on the right")
 
 
-def test_perplexity_statements(lecture, text):
+def test_n_and_k_are_chosen_on_dev_and_test_is_reported_once(lecture, text):
     out = cell_text(lecture, "def true_logprob(")
-    floor = number(out, r"perplexity is ([\d.]+)")
+    floor = number(out, r"the true generator's is ([\d.]+)")
     table = {int(r[0]): [float(v) for v in r[1:]] for r in
              re.findall(r"^\s*(\d)" + r"\s+([\d.]+)" * 5 + r"$", out, re.M)}
     ks = (0.001, 0.01, 0.1, 1.0, 10.0)
     pp = {(n, k): row[j] for n, row in table.items() for j, k in enumerate(ks)}
-    assert floor == 2.020 and sorted(table) == list(range(1, 9))
-    assert (pp[1, 0.01], pp[2, 0.01], pp[4, 0.01], pp[8, 0.01]) == (21.481, 3.376, 2.113, 2.052)
-    assert (pp[2, 10.0], pp[8, 10.0]) == (5.238, 7.942)
+    assert "development-set perplexity" in out and floor == 2.024 and sorted(table) == list(range(1, 9))
+    assert (pp[1, 0.01], pp[2, 0.01], pp[4, 0.01], pp[8, 0.01]) == (21.406, 3.375, 2.111, 2.051)
+    assert (pp[2, 10.0], pp[8, 10.0]) == (5.239, 7.827)
     assert floor <= pp[8, 0.01] < pp[4, 0.01] < pp[2, 0.01] < pp[1, 0.01] and pp[8, 10.0] > pp[2, 10.0]
-    assert all(pp[n, 0.01] >= floor for n in table)
-    stated(text, "21.481 for the unigram model, 3.376 for the bigram, 2.113 for the 4-gram and 2.052",
-           "true generator's 2.020", "the 8-gram (7.942) is worse than the bigram (5.238)")
+    assert all(pp[n, 0.01] >= floor for n in table) and min(pp.values()) < 1.01 * floor
+    n_best, k_best, test_pp, floor_test = numbers(
+        out, r"chosen on dev: n = (\d+), k = ([\d.]+); test perplexity, reported once: ([\d.]+) "
+             r"\(true generator on test: ([\d.]+)\)")
+    assert (int(n_best), float(k_best)) == min(pp, key=pp.get) == (8, 0.001)   # the dev table's minimum
+    assert (test_pp, floor_test) == ("2.037", "2.020") and float(test_pp) >= float(floor_test)
+    # the table is computed on the development set; the test set appears once, for the chosen model
+    source = [c.source for c in lecture.cells if "def true_logprob(" in c.source][0]
+    assert "perplexity(surf_dev)" in source and source.count("surf_test") == 2
+    stated(text, "21.406 for the unigram model, 3.375 for the bigram, 2.111 for the 4-gram and 2.051",
+           "true generator's 2.024", "the 8-gram (7.827) is worse than the bigram (5.239)",
+           "chooses $n = 8$ and $k = 0.001$", "that model has perplexity 2.037, against 2.020",
+           "the best add-$k$ model above comes within 1% of the true generator")
 
 
 def test_generated_sentences_become_grammatical_with_n(lecture, text):
@@ -178,6 +188,104 @@ def test_unseen_ngrams_under_zipf(lecture, text):
     unseen = [float(v) for v in re.findall(r"([\d.]+)%", last)]
     assert unseen == [4.3, 46.7, 83.4]
     stated(text, "4.3% of the test words are still new", "46.7% of the test bigrams and 83.4% of the trigrams")
+
+
+# -- section 8: smoothing with shorter contexts (float64 counting: the same digits everywhere) ------------------
+def test_harbour_corpus_split(lecture, text):
+    out = cell_text(lecture, "def harbour_corpus(")
+    assert "4000 training, 500 development and 500 test sentences" in out
+    assert numbers(out, r"(\d+) different words in training; (\d+) of them occur once") == ["1694", "756"]
+    stated(text, "80/10/10", "(`split_corpus`)")
+
+
+def test_perplexity_falls_as_the_vocabulary_shrinks(lecture, text):
+    out = cell_text(lecture, "for min_count in (1, 2, 3, 5, 20, 10 ** 9):")
+    rows = [(int(m), int(v), float(o), float(p)) for m, v, o, p in
+            re.findall(r"^\s*(\d+)\s+(\d+)\s+([\d.]+)%\s+([\d.]+)$", out, re.M)]
+    assert [r[0] for r in rows] == [1, 2, 3, 5, 20, 10 ** 9]
+    assert rows[0][1:] == (1696, 3.0, 14.392) and rows[1][1:] == (940, 5.6, 9.319)
+    assert rows[4][1:] == (143, 17.5, 4.449) and rows[5][1:] == (2, 100.0, 1.421)
+    assert all(a[1] > b[1] and a[2] < b[2] and a[3] > b[3] for a, b in zip(rows, rows[1:]))
+    stated(text, "shrinks from 1696 to 143 words", "from 3.0% to 17.5%", "from 14.392 to 4.449",
+           "reaches 1.421", "(940 words, 5.6% OOV on the development set)")
+
+
+def test_interpolation_weights_are_fitted_by_em_on_dev(lecture, text):
+    out = cell_text(lecture, "interp = InterpolatedLM(3).fit(tr)")
+    lam = [float(x) for x in re.search(r"lambdas chosen on dev \(orders 0..3\): \[([^\]]+)\]", out).group(1).split()]
+    assert lam == [0.027, 0.059, 0.387, 0.527]
+    assert number(out, r"on dev .*dev perplexity ([\d.]+)") == 12.836
+    em, grid = (float(v) for v in numbers(out, r"EM (-[\d.]+), best of \d+ grid points (-[\d.]+)"))
+    assert em >= grid
+    on_train = [float(x) for x in re.search(r"chosen on train: \[([^\]]+)\]", out).group(1).split()]
+    assert on_train[3] > 0.9 and number(out, r"on train: .*dev perplexity ([\d.]+)") > 1000
+    stated(text, "0.027, 0.059, 0.387 and 0.527", "development perplexity of 12.836", "explodes above 1000")
+
+
+def test_held_out_counts_shrink_by_a_discount(lecture, text):
+    out = cell_text(lecture, "half_a, half_b = ")
+    means = [float(v) for v in re.findall(r"\d -> ([\d.]+)", out)]
+    assert means == [0.43, 1.25, 2.40, 3.12, 3.99]
+    assert all(0.5 < c - m < 1.05 for c, m in zip(range(1, 6), means))
+    stated(text, "occur 0.43 times on average", "1.25, 2.40, 3.12 and 3.99 times", "between 0.57 and 1.01")
+
+
+def test_kneser_ney_hand_example_and_exhaustive_sums(lecture, text):
+    out = cell_text(lecture, "kn_tiny = KneserNeyLM(2, 0.5).fit(tiny)")
+    found = dict(((w, c), frac) for w, c, frac, _, _ in re.findall(
+        r"P_KN\((\w+) \| (\w+)\) = (\d+/\d+) = ([\d.]+); package ([\d.]+)", out))
+    assert found == {("boat", "red"): "559/704", ("zealand", "red"): "15/704", ("boat", "zebra"): "31/176"}
+    assert all(a == b for *_, a, b in re.findall(r"P_KN\((\w+) \| (\w+)\) = (\d+/\d+) = ([\d.]+); package ([\d.]+)", out))
+    assert "continuation counts: {'zealand': 1, 'boat': 2, 'new': 2}" in out
+    stated(text, "\\frac{559}{704}", "\\frac{15}{704}", "\\frac{31}{176}", "\\frac{7.5}{88}")
+    assert "2340 distributions (4 models, n = 1..4, every context) each sum to 1" in cell_text(
+        lecture, "for ctx in itertools.product(symbols, repeat=n - 1):")
+
+
+def test_continuation_counts_demote_zealand(lecture, text):
+    out = cell_text(lecture, "first_kind = [s for s in tr")
+    z, z_left, noun, noun_count, noun_left = numbers(
+        out, r"'zealand': (\d+) occurrences, after (\d+) different word\(s\); '(\w+)': (\d+) occurrences, "
+             r"after (\d+) different words")
+    assert (z, z_left, noun, noun_count, noun_left) == ("1183", "1", "vinu", "590", "73")
+    probs = {name: (float(a), float(b)) for name, a, b in re.findall(
+        r"(interpolation|Kneser-Ney)\s+P\(zealand \| \w+\) = (\S+), P\(vinu \| \w+\) = (\S+)", out)}
+    assert probs == {"interpolation": (2.95e-03, 1.49e-03), "Kneser-Ney": (5.84e-05, 4.26e-03)}
+    assert probs["interpolation"][0] > probs["interpolation"][1] and probs["Kneser-Ney"][0] < probs["Kneser-Ney"][1]
+    assert "context 'ginera'" in out
+    stated(text, "occurs 1183 times in training", "(590)", "against 73 different words",
+           "($2.95\\times10^{-3}$ against $1.49\\times10^{-3}$)", "($4.26\\times10^{-3}$ against $5.84\\times10^{-5}$)")
+
+
+def test_kneser_ney_beats_interpolation_beats_add_k(lecture, text):
+    out = cell_text(lecture, "k_grid = (0.001, 0.003")
+    methods = ("add-k", "interpolation", "Kneser-Ney")
+    pp = {}
+    for n, *vals in re.findall(r"^\s*(\d)" + r"\s+([\d.]+) \(([\d.]+)\)" * 3 + r"$", out, re.M):
+        for j, m in enumerate(methods):
+            pp[m, int(n)] = (float(vals[2 * j]), float(vals[2 * j + 1]))
+    assert sorted({n for _, n in pp}) == [1, 2, 3, 4]
+    for n in (2, 3, 4):
+        for split in (0, 1):
+            assert pp["Kneser-Ney", n][split] < pp["interpolation", n][split] < pp["add-k", n][split], (n, split)
+    dev1 = [pp[m, 1][0] for m in methods]
+    assert max(dev1) < 1.001 * min(dev1) and dev1 == [63.150, 63.149, 63.149]
+    assert pp["add-k", 2][0] == 15.858 and pp["add-k", 4][0] == 44.940
+    assert pp["add-k", 2][0] == min(pp["add-k", n][0] for n in range(1, 5))
+    assert (pp["interpolation", 3][0], pp["interpolation", 4][0], pp["Kneser-Ney", 4]) == (12.836, 12.833, (8.947, 9.301))
+    assert pp["Kneser-Ney", 4][0] < pp["Kneser-Ney", 3][0] < pp["Kneser-Ney", 2][0]
+    discounts = dict(re.findall(r"n=(\d) chosen on dev:.*Kneser-Ney d=([\d.]+)", out))
+    assert [discounts[n] for n in "234"] == ["0.7", "0.8", "0.9"]
+    # the interpolation row for n = 3 is the model fitted by EM in the interpolation cell
+    assert re.search(r"n=3 chosen on dev:.*interpolation lambdas 0.03 0.06 0.39 0.53;", out)
+    best = cell_text(lecture, "best_method, best_n = min(smooth_pp")
+    assert "chosen on the development set: Kneser-Ney, n = 4; its test perplexity, reported once: 9.301" in best
+    assert min(pp, key=lambda key: pp[key][0]) == ("Kneser-Ney", 4)
+    stated(text, "agree to within 0.1% (63.150, 63.149, 63.149", "best at $n = 2$ (15.858)",
+           "(44.940 for the 4-gram)", "(12.836 for the trigram, 12.833 for the 4-gram)", "to 8.947",
+           "Kneser–Ney with $n = 4$ ($d = 0.9$); its test perplexity, reported once, is 9.301",
+           "(0.7, 0.8, 0.9 for $n$ = 2, 3, 4)",
+           "Kneser–Ney beats interpolation, which beats add-$k$")
 
 
 # -- section 7: bags of n-grams -------------------------------------------------------------------------
@@ -471,3 +579,17 @@ def test_lag_matrix_normal_equation_residual_is_orthogonal():
 def test_kalman_explorer_works_after_run_all_with_the_globals_rebound():
     out = probe_text(executed(PATH, "again"))  # tests/probes/01_sequences.py
     assert "explorer after Run All: RMSE 2.759, coverage 33.5%" in out     # the table's row for q = 0.0005
+
+
+@pytest.mark.slow
+def test_discount_explorer_works_after_run_all_with_the_globals_rebound():
+    nb = executed(PATH, "again")
+    out = probe_text(nb)
+    rows = {float(d): (float(pp), float(lower), top) for d, pp, lower, top in re.findall(
+        r"discount explorer after Run All: d=([\d.]+), context 'the ginera', dev perplexity ([\d.]+), "
+        r"to the lower order ([\d.]+), top '(\S+)'", out)}
+    assert sorted(rows) == [0.3, 0.8]
+    default = cell_text(nb, "def make_discount_explorer(")
+    assert number(default, r"dev perplexity ([\d.]+)") == rows[0.8][0] == 9.297   # the table's trigram
+    assert rows[0.3][0] > rows[0.8][0]                        # d = 0.8 was the development set's choice
+    assert rows[0.3][1] == pytest.approx(rows[0.8][1] * 0.3 / 0.8, abs=2e-4)   # lambda(c) is linear in d
