@@ -45,7 +45,7 @@ def text() -> str:
 def definitions(*names: str) -> dict:
     """A namespace holding the lecture's definitions (functions, classes, assignments) of ``names``."""
     ns: dict = {"np": np, "torch": torch, "F": F, "math": math, "rnn": rnn, "charlm": charlm,
-                "tqdm": lambda it, **kw: it}
+                "tqdm": lambda it, **kw: it, "DEVICE": torch.device("cpu")}
     nb = nbformat.read(NOTEBOOK, as_version=4)
     found = set()
     for cell in nb.cells:
@@ -101,6 +101,35 @@ def test_teacher_forcing_and_free_running_agree_on_hello(lecture):
     assert "teacher forced predicts 'ello', free running 'ello'" in out
 
 
+def test_output_recurrence_learns_parity_but_not_what_its_outputs_do_not_carry(lecture, text):
+    out = cell_text(lecture, "class OutputRecurrentNet(")
+    rows = {(task, kind): (float(a), float(b)) for task, kind, a, b in re.findall(
+        r"(\w+_task), +(\w+) recurrence \( *\d+ parameters\): accuracy at steps 2-10 ([\d.]+), at steps 11-50 ([\d.]+)",
+        out)}
+    assert len(rows) == 4
+    assert min(rows["parity_task", "output"]) > 0.999, "the text says: accuracy 1.000 at every length"
+    assert max(rows["first_bit_task", "output"]) < 0.6, "the text says: near chance (below 0.6)"
+    assert min(rows["first_bit_task", "hidden"]) > 0.99, "the text says: above 99% at every length"
+    assert rows["parity_task", "hidden"][0] > 0.9, "the text says: above 0.9 on the trained length"
+    stated(text, "accuracy 1.000 on the trained length and on sequences five times longer",
+           "above 0.9 on the trained length", "(below 0.6) after step 1", "above 99% of the time at every length",
+           "no hidden-to-hidden weights at all")
+
+
+def test_exposure_bias_free_running_errors_compound_on_held_out_sequences(lecture, text):
+    out = cell_text(lecture, "class SumGenerator(")
+    train_acc, held_out = (float(v) for v in re.search(
+        r"training sequences ([\d.]+), held-out ([\d.]+)", out).groups())
+    rows = {int(t): (float(f), float(r), float(p)) for t, f, r, p in re.findall(
+        r"position +(\d+): teacher-forced ([\d.]+), free-running ([\d.]+), a\^\d+ = ([\d.]+)", out)}
+    assert sorted(rows) == [1, 2, 5, 10, 15, 20]
+    assert min(f for f, _, _ in rows.values()) > 0.9 and abs(train_acc - held_out) < 0.03
+    assert rows[20][1] < 0.6 and rows[20][1] < rows[5][1] - 0.2
+    assert all(abs(r - p) < 0.1 for _, r, p in rows.values())
+    stated(text, "right above 90% of the time at every position", "(within 3 points)",
+           "below 60% at step 20", "within 0.1 at every position")
+
+
 def test_the_end_symbol_stops_every_sample(lecture, text):
     out = cell_text(lecture, "free_model = train_names(")
     assert "end symbol: 100% of 200 samples stopped by themselves" in out
@@ -114,6 +143,16 @@ def test_conditioning_picks_the_name(lecture, text):
     out = cell_text(lecture, "cond_acc = {}")
     assert "{'input': 1.0, 'init': 1.0, 'both': 1.0}" in out
     assert "for all 10 ids" in text
+
+
+def test_a_vector_given_only_as_the_initial_state_fades(lecture, text):
+    out = cell_text(lecture, "class ConditionedRNN(")
+    err = {c: (float(a), float(b)) for c, a, b in re.findall(
+        r"(\w+): relative error at steps 1-5 ([\d.]+), steps 26-30 ([\d.]+)", out)}
+    assert set(err) == {"input", "init", "both"}
+    assert min(err["init"]) > 3 * max(err["input"] + err["both"]), "the text says: more than three times"
+    assert max(err["input"][1], err["both"][1]) < 0.1, "the text says: below 0.1 after the first steps"
+    stated(text, "more than three times the error everywhere", "(below 0.1 after the first few steps)")
 
 
 def test_clipping_rescues_an_exploding_run(lecture, text):
@@ -139,6 +178,46 @@ def test_delays_and_leaky_units_keep_gradients_alive(lecture, text):
     assert at60["vanilla"] < 1e-8
     assert at60["delay"] > 100 * at60["vanilla"] and at60["leaky"] > 100 * at60["vanilla"]
     assert "keep at least 100 times more" in text
+
+
+def test_delays_and_leaky_units_learn_lags_the_vanilla_rnn_cannot(lecture, text):
+    out = cell_text(lecture, "class LagRNN(")
+    acc = {kind: {int(l): float(a) for l, a in re.findall(r"(\d+): ([\d.]+)", rest)}
+           for kind, rest in re.findall(r"(\w+): test accuracy at lag (.*)", out)}
+    assert set(acc) == {"vanilla", "delay", "leaky"} and all(set(a) == {5, 10, 20, 30} for a in acc.values())
+    assert acc["vanilla"][5] > 0.95 and max(acc["vanilla"][20], acc["vanilla"][30]) < 0.6
+    assert min(acc["delay"].values()) > 0.95 and min(acc["leaky"].values()) > 0.95
+    stated(text, "above 95% at lag 5", "at lags 20 and 30 the vanilla RNN is at chance (below 60%",
+           "above 95% at every lag tested")
+
+
+def test_a_large_vocabulary_costs_and_bpe_encodes_every_held_out_word(lecture, text):
+    out = cell_text(lecture, "bpe = subwords.BPE.learn(")
+    chars, words, unseen = re.search(
+        r"held-out text: ([\d,]+) characters, ([\d,]+) words; ([\d.]+)% of the held-out words", out).groups()
+    chars, words, unseen = int(chars.replace(",", "")), int(words.replace(",", "")), float(unseen)
+    rows = {}
+    for line in out.splitlines():
+        m = re.match(r"^ *(.+?) +([\d,]+) +([\d,]+) +(\S+) +([\d,]+) +([\d,]+) +(\S+)$", line)
+        if m and m.group(1) != "scheme":
+            V, tokens, unknown, params, flops = (int(g.replace(",", "")) if g != "-" else None
+                                                 for g in m.groups()[1:6])
+            rows[m.group(1)] = dict(V=V, tokens=tokens, unknown=unknown, params=params, flops=flops,
+                                    total=float(m.group(7)))
+    assert list(rows) == ["characters", "BPE, 300 merges", "BPE, 2000 merges", "words seen in training",
+                          "a 100,000-word vocabulary"]
+    for r in rows.values():                         # the counts are the output layer's, for H = 128
+        assert r["params"] == r["V"] * 129 and r["flops"] == 2 * 128 * r["V"] + 4 * r["V"]
+        assert r["total"] == pytest.approx(r["flops"] * r["tokens"], rel=1e-2)
+    assert unseen > 10 and rows["words seen in training"]["unknown"] > 0.1 * words
+    assert rows["BPE, 300 merges"]["unknown"] == rows["BPE, 2000 merges"]["unknown"] == 0
+    assert rows["a 100,000-word vocabulary"]["flops"] > 1000 * rows["characters"]["flops"]
+    assert 1.7 < rows["BPE, 2000 merges"]["tokens"] / words < 2.3, "the text says: about 2 tokens per word"
+    assert 6 < chars / words < 7.5, "the text says: nearly 7 characters"
+    assert rows["characters"]["total"] < rows["BPE, 2000 merges"]["total"] < rows["words seen in training"]["total"]
+    stated(text, "more than a tenth of the held-out words never occur", "(0 unknown tokens)",
+           "over a thousand times the character layer per token", "about 2 tokens per word",
+           "12.9 million output parameters", "about 26 million FLOPs")
 
 
 # -- in-process checks of the lecture's own definitions (cheap, no training) ------------------------
@@ -188,3 +267,50 @@ def test_jacobian_norms_vanish_below_and_explode_above_spectral_radius_one():
 def test_gradient_explorer_works_after_run_all():
     out = probe_text(executed("lectures/03_rnn_bptt.ipynb", "again"))  # tests/probes/03_rnn_bptt.py
     assert "linear growth beyond 1e3 at 30 steps: True, tanh below linear: True" in out
+    assert "rho 0.5, input scale 2.0: tanh below 1e-6 at 30 steps: True, linear below 1e-6 at 30 steps: True" in out
+    assert "same values, same curve: True" in out
+
+
+# -- section 5 and 7.3: the new networks against independent references ---------------------------
+def test_free_running_is_teacher_forcing_on_the_models_own_predictions():
+    ns = definitions("OutputRecurrentNet", "SumGenerator")
+    torch.manual_seed(0)
+    x = torch.randint(0, 2, (7, 3))
+    net = ns["OutputRecurrentNet"](H=5).double()
+    assert all(p.shape != (5, 5) for p in net.parameters()), "no hidden-to-hidden weights"
+    with torch.no_grad():
+        free = net.free_running(x)
+        assert torch.equal(net.teacher_forced(x, free.argmax(-1)), free)
+    gen = ns["SumGenerator"](H=6, M=4).double()
+    x = torch.randint(0, 4, (9, 2))
+    with torch.no_grad():
+        free = gen(x)
+        assert torch.equal(gen(x, free.argmax(-1)), free)
+
+
+def test_the_lag_networks_against_torch_rnn():
+    ns = definitions("LagRNN")
+    torch.manual_seed(1)
+    x = torch.randn(11, 3, 2, dtype=torch.float64)
+    vanilla = ns["LagRNN"]("vanilla", H=4).double()
+    ref = torch.nn.RNN(2, 4, bias=True).double()
+    with torch.no_grad():
+        ref.weight_ih_l0.copy_(vanilla.W.weight); ref.bias_ih_l0.copy_(vanilla.W.bias)
+        ref.weight_hh_l0.copy_(vanilla.U.weight); ref.bias_hh_l0.zero_()
+        h_last = ref(x)[1][0]
+        np.testing.assert_allclose(vanilla(x).numpy(), vanilla.out(h_last).numpy(), rtol=1e-12, atol=1e-14)
+        leaky = ns["LagRNN"]("leaky", H=4, tau=1.0).double()       # tau = 1: no leak, the vanilla RNN
+        leaky.load_state_dict(vanilla.state_dict())
+        np.testing.assert_allclose(leaky(x).numpy(), vanilla(x).numpy(), rtol=1e-12, atol=1e-14)
+        delay = ns["LagRNN"]("delay", H=4, D=3).double()
+        delay.load_state_dict(vanilla.state_dict(), strict=False)
+        delay.U_D.weight.zero_()                                    # no delayed weights: the vanilla RNN
+        np.testing.assert_allclose(delay(x).numpy(), vanilla(x).numpy(), rtol=1e-12, atol=1e-14)
+        # a delayed path: h_(t-3) reaches a_t; by hand for the first steps
+        delay.U_D.weight.normal_()
+        W, U, UD = delay.W, delay.U.weight, delay.U_D.weight
+        hs = [torch.zeros(3, 4, dtype=torch.float64)]
+        for t in range(11):
+            a = W(x[t]) + hs[-1] @ U.T + (hs[-4] @ UD.T if len(hs) > 3 else 0)
+            hs.append(torch.tanh(a))
+        np.testing.assert_allclose(delay(x).numpy(), delay.out(hs[-1]).numpy(), rtol=1e-12, atol=1e-14)
