@@ -6,6 +6,7 @@ focus on one idea.  Every module is named after what it teaches:
 ==========================  ====================================================
 ``seqcourse.kalman``        the Kalman filter (lecture 01)
 ``seqcourse.ngram``         counting language models with add-k smoothing
+``seqcourse.smoothing``     interpolated and Kneser-Ney n-grams, tuned on a development set
 ``seqcourse.textclass``     bag-of-n-grams text classification (fastText style)
 ``seqcourse.linpred``       linear (auto-regressive) prediction by least squares
 ``seqcourse.ffn``           feed-forward baselines of lecture 01's experiments
