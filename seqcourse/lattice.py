@@ -18,6 +18,7 @@ so that autograd carries the loss back into the CNN that produced ``scores``.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from typing import Sequence
 
@@ -198,20 +199,24 @@ def enumerate_paths(scores, arcs, n_nodes: int) -> list[tuple[float, tuple[int, 
 
 
 def top_paths(scores, arcs, n_nodes: int, k: int = 5) -> list[tuple[float, tuple[int, ...], list[tuple[int, int]]]]:
-    """The k best paths (k-best Viterbi): list of (score, label, [(arc, class), ...]), best first."""
+    """The k best paths (k-best Viterbi): list of (score, label, [(arc, class), ...]), best first
+    (among equal scores, the lower class on an arc comes first)."""
     scores, arcs = _check(scores, arcs, n_nodes)
     s = scores.detach().cpu().double().numpy()
+    top_classes = np.argsort(-s, axis=1, kind="stable")[:, :k].tolist()
+    s_list = s.tolist()
     best: list[list[tuple[float, list]]] = [[] for _ in range(n_nodes)]
     best[0] = [(0.0, [])]
     for j in range(1, n_nodes):
+        # candidates (score, arc, class, node i, rank of the prefix at i); paths built for the k kept
         cands = []
-        for a in np.nonzero(arcs[:, 1] == j)[0]:
+        for a in np.nonzero(arcs[:, 1] == j)[0].tolist():
             i = int(arcs[a, 0])
-            for c in np.argsort(-s[a])[:k]:
-                for sc, path in best[i]:
-                    cands.append((sc + s[a, c], path + [(int(a), int(c))]))
-        cands.sort(key=lambda t: -t[0])
-        best[j] = cands[:k]
+            for c in top_classes[a]:
+                sac = s_list[a][c]
+                cands += [(sc + sac, a, c, i, r) for r, (sc, _) in enumerate(best[i])]
+        kept = heapq.nlargest(k, cands, key=lambda t: t[0])        # = stable sort by -score, first k
+        best[j] = [(sc, best[i][r][1] + [(a, c)]) for sc, a, c, i, r in kept]
     return [(sc, tuple(c for _, c in p), p) for sc, p in best[-1]]
 
 
