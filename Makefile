@@ -72,7 +72,8 @@ validate: $(STAMP)
 	$(BIN)/python -m gradebox validate $(NB)
 
 grade: $(STAMP)
-	$(BIN)/python -m gradebox grade $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS)) $(if $(UNSAFE),--unsafe-no-sandbox)
+	$(BIN)/python -m gradebox grade $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS)) $(if $(UNSAFE),--unsafe-no-sandbox) \
+		$(if $(SHARD),--shard $(SHARD)) $(if $(DB_URL),--db-url $(DB_URL))
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py

@@ -8,10 +8,20 @@ outer wall-clock limit.  Whatever happens, the job ends with an executed
 notebook in which every test cell shows a verdict: if a cell could not run
 (crash, timeout, broken notebook), it gets an error output that says why.
 
-Phase 2, serially, in the real course: record the executed notebooks in the
-gradebook with ``nbgrader autograde`` minus its Execute step (scores come
-from the outputs; locked cells are checked again), so the gradebook sees one
-writer and the result does not depend on the order the jobs finished in.
+Start-up is paid once per batch: every job's kernel is forked from one warm
+template that has imported the instructor's modules (:mod:`gradebox.warm`);
+each student process is still a fresh one in its own sandbox.
+
+Phase 2, in the real course: record the executed notebooks in the gradebook
+with one ``nbgrader autograde`` run minus its Execute step (scores come from
+the outputs; locked cells are checked again), one database commit per
+notebook, so the gradebook sees one writer per batch and the result does not
+depend on the order the jobs finished in.
+
+Sharding (``Options.shard = (i, n)``): the batch grades only the students of
+its shard (:func:`shard_of`, a hash of the student id: deterministic, the same
+on every machine) against the gradebook ``Options.db_url``, in its own work
+folder, so that n batches can run at once on one or many machines.
 
 Then feedback is generated from copies with the hidden tests taken out, and
 a review report lists, per student, ignored files, sandbox refusals, crashes
@@ -20,7 +30,9 @@ and suspicious constructs.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import json
 import os
 import re
@@ -37,13 +49,14 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from gradebox.course import nbgrader
+from gradebox.course import gradebook_lock, nbgrader
 from gradebox.execute import (canonical, cell_roles, error_output, grade_id,
                               reserved_names, role_of, tool_names)
 from gradebox.client import student_packages
 from gradebox.policy import (Limits, Policy, default_allow_read, isolation_prefix,
                              reference_files, stage_library)
 from gradebox.review import scan_notebook
+from gradebox.warm import KernelTemplate, preload_modules
 
 WORK = ".grading"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -59,6 +72,34 @@ class Options:
     submission_seconds: float = 900.0    # outer wall-clock limit of one submission
     isolation: str = "auto"              # auto | bwrap | unshare | none
     allow_unsafe: bool = False           # grade even without an OS sandbox (grades not safe)
+    warm: bool = True                    # fork kernels from a warm template (gradebox.warm)
+    shard: tuple[int, int] = (1, 1)      # grade only shard i of n (see shard_of)
+    db_url: str = ""                     # the gradebook; "" means the course's gradebook.db
+
+
+def shard_of(student: str, n: int) -> int:
+    """The shard (1..n) a student belongs to: a hash of the id, so every machine
+    computes the same split without seeing the others' folders."""
+    if n < 1:
+        raise ValueError(f"the number of shards must be at least 1, got {n}")
+    return int(hashlib.sha256(student.encode()).hexdigest(), 16) % n + 1
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` (1 <= i <= n) as ``(i, n)``; ValueError naming what was expected."""
+    try:
+        i, n = (int(x) for x in str(text).split("/"))
+    except ValueError:
+        raise ValueError(f"SHARD must look like i/n (for example 2/8), got {text!r}") from None
+    if not 1 <= i <= n:
+        raise ValueError(f"SHARD i/n needs 1 <= i <= n, got {text!r}")
+    return i, n
+
+
+def work_folder(root: Path, assignment: str, shard: tuple[int, int]) -> Path:
+    """Where one batch keeps its jobs: one folder per shard, so shards never meet."""
+    name = assignment if tuple(shard) == (1, 1) else f"{assignment}.shard-{shard[0]}-of-{shard[1]}"
+    return Path(root) / WORK / name
 
 
 @dataclass
@@ -98,10 +139,18 @@ def _source_notebooks(root: Path, assignment: str) -> dict[str, NotebookNode]:
 
 # --------------------------------------------------------------------------- phase 1
 
-def released_cells(root: Path, assignment: str, name: str) -> dict[str, str]:
+def release_check_folder(shard: tuple[int, int] = (1, 1)) -> str:
+    """Where ``grade`` regenerates the release (recording the tests in the gradebook):
+    one folder per shard, so that shards sharing a course folder never meet."""
+    return ".release-check" if tuple(shard) == (1, 1) else \
+        f".release-check.shard-{shard[0]}-of-{shard[1]}"
+
+
+def released_cells(root: Path, assignment: str, name: str,
+                   shard: tuple[int, int] = (1, 1)) -> dict[str, str]:
     """``{grade_id: text}`` of the nbgrader cells as released to students (answer stubs,
     test cells without their hidden part)."""
-    for folder in (".release-check", "assignments"):
+    for folder in (release_check_folder(shard), "assignments"):
         path = Path(root) / folder / assignment / name
         if path.is_file():
             nb = nbformat.read(path, as_version=4)
@@ -126,8 +175,9 @@ def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
     plan_path.write_text(json.dumps({**plan, "policy": job_policy.to_dict(),
                                      "limits": vars(opts.limits), "report": str(report)}))
     executed = job / "run" / nb_path.name
-    cmd = [sys.executable, "-m", "gradebox.execute", str(plan_path), str(submitted),
-           str(executed)]
+    from gradebox.execute import BOOT
+
+    cmd = [sys.executable, "-c", BOOT, str(plan_path), str(submitted), str(executed)]
     code, log = _run(cmd, job, opts.submission_seconds)
     out = Outcome(student)
     shutil.rmtree(job / "scratch", ignore_errors=True)
@@ -172,12 +222,24 @@ def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
     return out
 
 
+def _die_with_grader() -> None:
+    """In a job's process: die if the grader does (a killed shard leaves no job running
+    that could later write into the folder of its re-run)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[int, str]:
     """Run ``cmd`` in its own process group; on time-out kill the whole group."""
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=_die_with_grader)
     try:
         out, _ = proc.communicate(timeout=timeout)
         code = proc.returncode
@@ -275,7 +337,7 @@ def grade_batch(root: Path, assignment: str, submissions: Path, options: Options
                          f"found {sorted(sources)}")
     (name, source_nb), = sources.items()
     roles = cell_roles(source_nb)
-    work = root / WORK / assignment
+    work = work_folder(root, assignment, opts.shard)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     deny = {str(root), str(submissions), str(work)}
@@ -295,26 +357,46 @@ def grade_batch(root: Path, assignment: str, submissions: Path, options: Options
                         "--unsafe-no-sandbox to grade anyway with grades marked NOT SAFE")
     plan = {"assignment": assignment, "cells": roles, "reserved": reserved_names(roles),
             "tools": tool_names(roles),
-            "release": released_cells(root, assignment, name),
+            "release": released_cells(root, assignment, name, opts.shard),
             "cell_seconds": max(30.0, 2.5 * opts.limits.call_seconds)}
     found, notes = stage(submissions, assignment, [name])
+    i, n = opts.shard
+    found = {s: p for s, p in found.items() if shard_of(s, n) == i}
+    notes = {s: v for s, v in notes.items() if shard_of(s, n) == i}
     jobs = opts.jobs or os.cpu_count() or 1
+    template = KernelTemplate(preload_modules(roles)) if opts.warm and found else None
     try:
+        if template is not None:
+            template.__enter__()
+            plan["kernel_template"] = template.socket
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {s: pool.submit(_job, work, s, p, plan, policy, opts)
                        for s, p in found.items()}
             outcomes = {s: f.result() for s, f in futures.items()}
     finally:
+        if template is not None:
+            template.close()
         shutil.rmtree(lib, ignore_errors=True)
     for student, lines in notes.items():
         outcomes.setdefault(student, Outcome(student, reason=lines[-1] if lines else ""))
         outcomes[student].review[:0] = lines
-    _record(root, work, assignment)
+    _record(root, work, assignment, opts)
     return dict(sorted(outcomes.items()))
 
 
-def _record(root: Path, work: Path, assignment: str) -> None:
-    """Phase 2: one nbgrader run, without execution, writes every score to the gradebook."""
+def autograded_folder(root: Path, assignment: str, shard: tuple[int, int]) -> str:
+    """nbgrader's ``autograded_directory`` for a batch, relative to ``root``: the
+    course's ``autograded/`` for a whole class, the shard's own folder for a shard
+    (copied into ``autograded/`` student by student once its feedback is written)."""
+    if tuple(shard) == (1, 1):
+        return "autograded"
+    return os.path.relpath(work_folder(root, assignment, shard) / "autograded", root)
+
+
+def _record(root: Path, work: Path, assignment: str, opts: Options | None = None) -> None:
+    """Phase 2: one nbgrader run, without execution, writes every score to the gradebook,
+    one commit per notebook (:class:`gradebox.recording.SaveAutoGradesOnce`)."""
+    opts = opts or Options()
     cfg = work / "record-config"
     cfg.mkdir(exist_ok=True)
     (cfg / "nbgrader_config.py").write_text('''
@@ -324,15 +406,25 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 c = get_config()
 c.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec, OverwriteCells,
                                       CheckCellMetadata]
+from gradebox.recording import SaveAutoGradesOnce
 c.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                                       SaveAutoGradesOnce, AssignLatePenalties, CheckCellMetadata]
 ''')
     if not any((work / "executed").glob(f"*/{assignment}/*.ipynb")):
         return
     submitted = os.path.relpath(work / "executed", root)
-    nbgrader(root, "autograde", assignment, "--force",
-             f"--CourseDirectory.submitted_directory={submitted}",
-             env={"JUPYTER_CONFIG_PATH": str(cfg)})
+    autograded = autograded_folder(root, assignment, opts.shard)
+    env = {"JUPYTER_CONFIG_PATH": str(cfg)}
+    if Path(__file__).resolve().parents[1] != Path(root).resolve():
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])
+    lock = gradebook_lock(root, opts.db_url) if not opts.db_url or \
+        opts.db_url.startswith("sqlite") else contextlib.nullcontext()
+    with lock:      # SQLite allows one writer; a server takes the shards' writes at once
+        nbgrader(root, "autograde", assignment, "--force",
+                 f"--CourseDirectory.submitted_directory={submitted}",
+                 f"--CourseDirectory.autograded_directory={autograded}",
+                 env=env, db_url=opts.db_url)
 
 
 # --------------------------------------------------------------------------- feedback
@@ -398,13 +490,18 @@ def feedback_copy(nb: NotebookNode, roles: dict) -> NotebookNode:
     return nb
 
 
-def generate_feedback(root: Path, assignment: str, outcomes: dict[str, Outcome]) -> None:
-    """Write feedback HTML from public copies of the autograded notebooks."""
+def generate_feedback(root: Path, assignment: str, outcomes: dict[str, Outcome],
+                      options: Options | None = None) -> None:
+    """Write feedback HTML from public copies of the autograded notebooks (of the
+    batch's shard only, when sharded; then its autograded notebooks join the course's
+    ``autograded/``, one student folder at a time)."""
+    opts = options or Options()
     root = Path(root)
     (source_nb,) = _source_notebooks(root, assignment).values()
     roles = cell_roles(source_nb)
+    folder = autograded_folder(root, assignment, opts.shard)
     saved = {}
-    for path in sorted((root / "autograded").glob(f"*/{assignment}/*.ipynb")):
+    for path in sorted((root / folder).glob(f"*/{assignment}/*.ipynb")):
         saved[path] = path.read_bytes()
         nb = nbformat.read(path, as_version=4)
         student = path.parents[1].name
@@ -415,10 +512,21 @@ def generate_feedback(root: Path, assignment: str, outcomes: dict[str, Outcome])
                 f"**Grading note.** {reason}. Tests that could not run score zero."))
         nbformat.write(public, path)
     try:
-        nbgrader(root, "generate_feedback", assignment, "--force")
+        if saved:
+            nbgrader(root, "generate_feedback", assignment, "--force",
+                     f"--CourseDirectory.autograded_directory={folder}", db_url=opts.db_url)
     finally:
         for path, data in saved.items():
             path.write_bytes(data)
+    if folder != "autograded":
+        for student_dir in sorted((root / folder).glob(f"*/{assignment}")):
+            dest = root / "autograded" / student_dir.parent.name / assignment
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            staging = dest.with_name(f".{assignment}.incoming")
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(student_dir, staging)
+            shutil.rmtree(dest, ignore_errors=True)
+            os.replace(staging, dest)
 
 
 def write_review(path: Path, assignment: str, outcomes: dict[str, Outcome]) -> Path:

@@ -6,13 +6,17 @@ Nothing here runs student code; :mod:`gradebox.batch` does, in the sandbox.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
-__all__ = ["find_assignments", "nbgrader", "release", "plain_autograde", "CellScore",
+__all__ = ["find_assignments", "nbgrader", "gradebook_lock", "db_url_of", "release",
+           "plain_autograde", "CellScore",
            "cell_scores", "exercise_scores", "export_grades", "validate"]
 
 
@@ -22,11 +26,18 @@ def find_assignments(root: Path) -> list[str]:
     return sorted(p.name for p in src.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
+#: ``python -m nbgrader``, without ``rfc3987_syntax`` (see :data:`gradebox.execute.BOOT`).
+NBGRADER = ("import sys; sys.modules.setdefault('rfc3987_syntax', None); sys.argv[0] = 'nbgrader'; "
+            "from nbgrader.apps.nbgraderapp import main; main()")
+
+
 def nbgrader(root: Path, *args: str, timeout: float | None = None,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+             env: dict[str, str] | None = None, db_url: str = "") -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` with ``root`` as the course root (``env`` added to the
-    environment); raise with its log on failure."""
-    cmd = [sys.executable, "-m", "nbgrader", *args]
+    environment, ``db_url`` the gradebook if not the course's own); raise with its log
+    on failure."""
+    extra = [f"--CourseDirectory.db_url={db_url}"] if db_url else []
+    cmd = [sys.executable, "-c", NBGRADER, *args, *extra]
     env = dict(os.environ, **(env or {}))
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
@@ -38,7 +49,8 @@ def nbgrader(root: Path, *args: str, timeout: float | None = None,
     return proc
 
 
-def release(root: Path, assignments: list[str] | None = None, release_dir: str | None = None) -> Path:
+def release(root: Path, assignments: list[str] | None = None, release_dir: str | None = None,
+            db_url: str = "") -> Path:
     """Generate the student release of each assignment (default: all).
 
     ``release_dir`` (relative to ``root``) writes somewhere other than
@@ -48,7 +60,8 @@ def release(root: Path, assignments: list[str] | None = None, release_dir: str |
     root = Path(root)
     extra = [f"--CourseDirectory.release_directory={release_dir}"] if release_dir else []
     for name in assignments or find_assignments(root):
-        nbgrader(root, "generate_assignment", name, "--force", *extra)
+        with gradebook_lock(root, db_url):
+            nbgrader(root, "generate_assignment", name, "--force", *extra, db_url=db_url)
     return root / (release_dir or "assignments")
 
 
@@ -78,12 +91,50 @@ def _db_url(root: Path) -> str:
     return "sqlite:///" + str((Path(root) / "gradebook.db").resolve())
 
 
+def db_url_of(root: Path, db_url: str = "") -> str:
+    """The gradebook's URL: ``db_url`` if given, else the course root's ``gradebook.db``."""
+    return db_url or _db_url(root)
+
+
+@contextlib.contextmanager
+def gradebook_lock(root: Path, db_url: str = "") -> Iterator[None]:
+    """Hold the gradebook's writer lock: a PostgreSQL advisory lock for a server
+    gradebook (shards on other machines wait for it), a file lock next to a SQLite one.
+    Either is released by the operating system or the server if the holder dies."""
+    url = db_url_of(root, db_url)
+    if url.startswith("sqlite"):
+        import fcntl
+
+        path = url.split(":///", 1)[-1]
+        lock = Path(path + ".lock") if path and path != ":memory:" else Path(root) / ".gradebook.lock"
+        with open(lock, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return
+    import sqlalchemy
+
+    key = int(hashlib.sha256(b"gradebox-gradebook-writer").hexdigest()[:15], 16)
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    finally:
+        engine.dispose()
+
+
 def cell_scores(root: Path, assignment: str, db_url: str | None = None) -> list[CellScore]:
     """Every graded cell's score for every student, read from the gradebook."""
     from nbgrader.api import Gradebook
 
     out = []
-    with Gradebook(db_url or _db_url(root)) as gb:
+    with Gradebook(db_url_of(root, db_url or "")) as gb:
         for sub in gb.assignment_submissions(assignment):
             for nb in sub.notebooks:
                 for g in nb.grades:
@@ -102,9 +153,9 @@ def exercise_scores(scores: list[CellScore], student: str) -> dict[str, tuple[fl
     return out
 
 
-def export_grades(root: Path, path: Path) -> Path:
+def export_grades(root: Path, path: Path, db_url: str = "") -> Path:
     """Write one row per (student, assignment) with nbgrader's totals to ``path``."""
-    nbgrader(root, "export", f"--to={Path(path).resolve()}")
+    nbgrader(root, "export", f"--to={Path(path).resolve()}", db_url=db_url)
     return Path(path)
 
 
