@@ -15,6 +15,7 @@ focus on one idea.  Every module is named after what it teaches:
 ``seqcourse.gaussian_hmm``  HMMs with Gaussian emissions, in log space, for real-valued signals
 ``seqcourse.rnn``           a vanilla RNN and BPTT in numpy, torch's layout (lecture 03)
 ``seqcourse.charlm``        a character-level language model in torch, offline corpus
+``seqcourse.subwords``      subword units (BPE) and the cost of a large output vocabulary
 ``seqcourse.multitarget``   back-propagation with targets at several layers (lecture 04)
 ``seqcourse.gated``         LSTM and GRU in numpy, torch's layout, step and BPTT (lecture 05)
 ``seqcourse.longrange``     long-range tasks (delayed recall, adding, tagging) and their models
