@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["find_assignments", "nbgrader", "gradebook_lock", "db_url_of", "release",
+__all__ = ["find_assignments", "nbgrader", "gradebook_lock", "db_url_of",
+           "normalize_db_url", "release",
            "plain_autograde", "CellScore",
            "cell_scores", "exercise_scores", "export_grades", "validate"]
 
@@ -36,7 +37,7 @@ def nbgrader(root: Path, *args: str, timeout: float | None = None,
     """Run ``nbgrader ARGS`` with ``root`` as the course root (``env`` added to the
     environment, ``db_url`` the gradebook if not the course's own); raise with its log
     on failure."""
-    extra = [f"--CourseDirectory.db_url={db_url}"] if db_url else []
+    extra = [f"--CourseDirectory.db_url={normalize_db_url(db_url)}"] if db_url else []
     cmd = [sys.executable, "-c", NBGRADER, *args, *extra]
     env = dict(os.environ, **(env or {}))
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
@@ -92,8 +93,21 @@ def _db_url(root: Path) -> str:
 
 
 def db_url_of(root: Path, db_url: str = "") -> str:
-    """The gradebook's URL: ``db_url`` if given, else the course root's ``gradebook.db``."""
-    return db_url or _db_url(root)
+    """The gradebook's URL: ``db_url`` if given (:func:`normalize_db_url`), else the
+    course root's ``gradebook.db``."""
+    return normalize_db_url(db_url) or _db_url(root)
+
+
+def normalize_db_url(db_url: str) -> str:
+    """``postgresql://...`` names SQLAlchemy 2.1's default driver, psycopg 3; where
+    only psycopg2 (``psycopg2-binary``, the test extra) is installed, say so in the URL
+    (``postgresql+psycopg2://...``).  Other URLs are returned as they are."""
+    import importlib.util
+
+    if db_url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None \
+            and importlib.util.find_spec("psycopg2") is not None:
+        return "postgresql+psycopg2://" + db_url[len("postgresql://"):]
+    return db_url
 
 
 @contextlib.contextmanager
