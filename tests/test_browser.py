@@ -93,10 +93,9 @@ def _shot(target, name: str) -> None:
     target.screenshot(path=str(folder / f"{name}.png"))
 
 
-# Known defect, open: in the browser the caption explorer's second 'shape' dropdown does not
-# redraw when set to "square" (every other control of every explorer does). strict=False: the
-# rest of the lecture's checks still run and a fix shows up as XPASS.
-KNOWN_BROKEN = {"lectures/07_captioning.ipynb": "caption explorer: shape2 dropdown does not redraw"}
+# Known defects, open (lecture -> reason): xfail, not strict, so the rest of the lecture's checks
+# still run and a fix shows up as XPASS. None at present.
+KNOWN_BROKEN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("lecture", [
