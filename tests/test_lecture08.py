@@ -46,7 +46,8 @@ def test_forward_and_gradient_proofs(lecture):
     (d,) = _floats(text, r"by enumeration [\d.-]+, difference ([\d.e+-]+)")
     (dy,) = _floats(text, r"log Z_y forward vs enumeration: difference ([\d.e+-]+)")
     (dg,) = _floats(text, r"posterior gradient vs autograd: largest difference ([\d.e+-]+)")
-    assert max(d, dy, dg) < 1e-10
+    (dp,) = _floats(text, r"arc posteriors vs enumeration: largest difference ([\d.e+-]+)")
+    assert max(d, dy, dg, dp) < 1e-10
 
 
 def test_normalised_arc_scores_make_log_z_constant(lecture):
