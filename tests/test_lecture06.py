@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from notebook_runs import FLAVOURS, cell_text, executed, number
+import re
+
+from notebook_runs import FLAVOURS, cell_text, executed, number, probe_text
 
 PATH = "lectures/06_seq2seq_attention.ipynb"
 
@@ -96,3 +98,25 @@ def test_word_order_is_in_the_encoder_state(lecture):
     norm = number(text, r"mean state norm ([\d.]+)")
     assert move > 0.1 * norm
 
+
+
+@pytest.mark.slow
+def test_explorer_works_after_run_all_with_new_values():
+    """tests/probes/06_seq2seq_attention.py rebinds the data globals and calls the explorer's callback
+    with sentences and steps the notebook never showed: its output follows the inputs."""
+    out = probe_text(executed(PATH, "again"))
+    blocks = dict(re.findall(r"probe sentence=(\d+ step=\d+)\n((?:.*\n){4})probe returned 4 lines\n", out))
+    assert set(blocks) == {"5 step=0", "5 step=3", "11 step=1"}, out
+    lines = {k: [l.strip() for l in v.splitlines()] for k, v in blocks.items()}
+    assert lines["5 step=0"][0] == lines["5 step=3"][0] != lines["11 step=1"][0]     # the source sentence
+    for key, (src, so_far, attention, nxt) in lines.items():
+        t = int(re.search(r"step (\d+) attention", attention).group(1))
+        assert t <= int(key.split("=")[-1])
+        words = so_far.split(":", 1)[1].split()
+        assert len(words) == t, (key, so_far)                  # t words decoded before step t
+        weights = [float(w.rsplit(":", 1)[1]) for w in attention.split(": ", 1)[1].split()]
+        assert len(weights) == len(src.split()) and abs(sum(weights) - 1) <= 0.005 * len(weights) + 1e-9
+        probs = [float(p.rsplit(" ", 1)[1]) for p in nxt[len("next: "):].split(", ")]
+        assert len(probs) == 5 and probs == sorted(probs, reverse=True) and sum(probs) <= 1.03
+    assert lines["5 step=0"][2] != lines["5 step=3"][2]        # another step, other attention
+    assert lines["5 step=3"][1].startswith(lines["5 step=0"][1])
