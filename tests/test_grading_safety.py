@@ -342,3 +342,101 @@ def test_feedback_shows_no_hidden_test_nor_its_inputs(batch, hw):
 def test_only_the_notebook_is_taken_from_a_submission(batch):
     notes = batch.notes(FULL, "extra_files")
     assert "ignored file: numpy.py" in notes and "ignored file: seqcourse/testing.py" in notes
+
+
+# --------------------------------------------------------------------------- warm machinery
+
+LEAVE_MARKS = r'''
+import builtins as _b, glob as _g, os as _o, sys as _s
+import numpy as _np
+_MARK = "LEAKMARK-31415"
+_b.LEAK_MARK_SEEN = _MARK
+for _name, _mod in list(_s.modules.items()):
+    try:
+        setattr(_mod, "_leak_mark", _MARK)
+    except Exception:
+        pass
+_np.random.seed(31415)
+try:
+    import torch as _t
+    _t.manual_seed(31415)
+except Exception:
+    pass
+_o.environ["LEAK_MARK"] = _MARK
+for _path in ("leak_mark.txt", _o.path.expanduser("~/leak_mark.txt"), "/tmp/leak_mark.txt",
+              "/dev/shm/leak_mark.txt"):
+    try:
+        with open(_path, "w") as _fh:
+            _fh.write(_MARK)
+    except Exception:
+        pass
+print("TEMPLATE-" + ("VISIBLE" if _g.glob("/tmp/gradebox-warm-*") else "HIDDEN"))
+'''
+
+LOOK_FOR_MARKS = r'''
+import builtins as _b, os as _o, sys as _s
+import numpy as _np
+_found, _checked = [], 0
+_checked += 1
+if hasattr(_b, "LEAK_MARK_SEEN"):
+    _found.append("builtins")
+for _name, _mod in list(_s.modules.items()):
+    _checked += 1
+    try:
+        if "_leak_mark" in vars(_mod):
+            _found.append(_name)
+    except Exception:
+        pass
+_checked += 1
+if _np.random.random_sample() == _np.random.RandomState(31415).random_sample():
+    _found.append("numpy.random")
+try:
+    import torch as _t
+    _checked += 1
+    if _t.initial_seed() == 31415:
+        _found.append("torch seed")
+except Exception:
+    pass
+_checked += 1
+if "LEAK_MARK" in _o.environ:
+    _found.append("environment")
+for _path in ("leak_mark.txt", _o.path.expanduser("~/leak_mark.txt"), "/tmp/leak_mark.txt",
+              "/dev/shm/leak_mark.txt"):
+    _checked += 1
+    if _o.path.exists(_path):
+        _found.append(_path)
+print("LEAK-CHECK", "CLEAN" if not _found else "FOUND " + ",".join(_found), _checked)
+'''
+
+
+def test_no_state_passes_from_one_submission_to_the_next(tmp_path):
+    """Submission A leaves marks in every module, builtin, RNG, variable and file it can
+    reach; B, graded next (one job, the same warm kernel template), looks for each."""
+    from gradinglib import grade_ids, make_course, submit, with_answers
+
+    root = make_course(tmp_path, FULL)
+    grading.release(root, [FULL])
+    src = source_notebook(root, FULL)
+    nb = nbformat.read(src, as_version=4)
+    first = grade_ids(nb, solution=True)[0]
+    answer = next(c.source for c in nb.cells
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == first)
+    submit(root, "leak_a", FULL, with_answers(nb, {first: LEAVE_MARKS + answer}), src.name)
+    submit(root, "leak_b", FULL, with_answers(nb, {first: LOOK_FOR_MARKS + answer}), src.name)
+    outcomes = grading.autograde(root, FULL, options=grading.Options(jobs=1, warm=True))
+    assert all(o.isolation == "bwrap" for o in outcomes.values()), outcomes
+    scores = grading.cell_scores(root, FULL)
+    auto = {s: grading.exercise_scores(scores, s) for s in ("leak_a", "leak_b")}
+    assert auto["leak_a"] == auto["leak_b"]
+    assert all(got == best for got, best in auto["leak_b"].values())
+
+    def printed(student: str) -> str:
+        path = root / "autograded" / student / FULL / src.name
+        cells = nbformat.read(path, as_version=4).cells
+        return "\n".join(o.get("text", "") for c in cells if c.cell_type == "code"
+                         for o in c.get("outputs", []))
+
+    assert "TEMPLATE-HIDDEN" in printed("leak_a"), printed("leak_a")[-2000:]
+    check = [ln for ln in printed("leak_b").splitlines() if ln.startswith("LEAK-CHECK")]
+    assert check and check[0].split()[1] == "CLEAN", check
+    assert int(check[0].split()[-1]) > 50         # every module of the process was looked at
