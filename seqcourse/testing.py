@@ -80,9 +80,15 @@ def without_reference(func: Callable, *modules: str) -> Callable:
     for name in modules:
         mod = importlib.import_module(name)
         files.add(mod.__file__)
+    # Under the grading sandbox ``func`` is a proxy: the student's code runs in another
+    # process, which cannot even import the reference modules.  A profiler here would
+    # only watch the grader wait for the answer (and cost most of its time), so none.
+    sandboxed = _is_sandbox_proxy(func)
 
     @functools.wraps(func)
     def guarded(*args: Any, **kwargs: Any) -> Any:
+        if sandboxed:
+            return func(*args, **kwargs)
         seen: list[str] = []
 
         def profiler(frame, event, arg):  # noqa: ANN001
