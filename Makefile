@@ -22,7 +22,8 @@ help:
 	@echo "make release  regenerate assignments/ from solutions/ (nbgrader generate_assignment)"
 	@echo "make validate NB=path/to/notebook.ipynb   check a notebook before submitting it"
 	@echo "make grade    autograde SUBMISSIONS=folder, write feedback and grades.csv"
-	@echo "make bench    seconds per notebook and per graded submission"
+	@echo "              (SHARD=i/n DB_URL=postgresql://... grades one shard into a shared gradebook)"
+	@echo "make bench    seconds per notebook, per graded submission, a class of 100 against plain nbgrader"
 	@echo "make mutants  mutation score of every exercise's tests (MUTANTS_ARGS=\"hw02_hmm:viterbi --survivors\")"
 	@echo "make lock     re-resolve constraints.txt from pyproject.toml's ranges"
 

@@ -52,9 +52,26 @@ BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); from gradebox.worker impor
 
 
 def student_packages(policy: Policy) -> list[str]:
-    """Packages the student process can import besides Python's: gradebox (the worker)
-    and the packages holding the reference modules, staged without them."""
-    return sorted({"gradebox", *(m.split(".")[0] for m in policy.forbidden_modules)})
+    """Packages staged for the student process: gradebox (the worker) and the course's own
+    packages that hold reference modules, copied without them.
+
+    A reference module of an *installed* package (``torch.nn.modules.rnn``, to keep an
+    exercise in numpy) is not staged: the package is read from site-packages, which the
+    sandbox shows read-only, and the module's files are hidden there (``hidden_files``,
+    bound to /dev/null by bubblewrap) and refused by the audit hook.  Copying torch
+    would cost about 700 MB and several seconds per batch."""
+    import importlib.util
+    import site
+
+    sites = tuple(os.path.realpath(p) + os.sep for p in site.getsitepackages() if p)
+
+    def installed(name: str) -> bool:
+        spec = importlib.util.find_spec(name)
+        where = list(spec.submodule_search_locations or []) if spec else []
+        return bool(where) and os.path.realpath(where[0]).startswith(sites)
+
+    tops = {m.split(".")[0] for m in policy.forbidden_modules}
+    return sorted({"gradebox", *(t for t in tops if not installed(t))})
 
 
 _BUILTIN_ERRORS = {name: obj for name, obj in vars(builtins).items()
