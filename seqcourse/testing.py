@@ -79,7 +79,8 @@ def without_reference(func: Callable, *modules: str) -> Callable:
     files = set()
     for name in modules:
         mod = importlib.import_module(name)
-        files.add(mod.__file__)
+        if getattr(mod, "__file__", None):   # torch._VF, say, has no file: the sandbox hides it
+            files.add(mod.__file__)
     # Under the grading sandbox ``func`` is a proxy: the student's code runs in another
     # process, which cannot even import the reference modules.  A profiler here would
     # only watch the grader wait for the answer (and cost most of its time), so none.
