@@ -29,6 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from ._checks import as_float_array, check_probabilities
+from .hmm import _log   # log with log(0) = -inf, no warning
 
 __all__ = ["GaussianHMM", "logsumexp", "regime_signal"]
 
@@ -41,12 +42,6 @@ def logsumexp(a: np.ndarray, axis: int | None = None) -> np.ndarray:
     with np.errstate(divide="ignore"):
         out = np.log(np.sum(np.exp(a - peak), axis=axis, keepdims=True)) + peak
     return out.squeeze(axis=axis) if axis is not None else out.reshape(())
-
-
-def _log(p: np.ndarray) -> np.ndarray:
-    out = np.full(p.shape, -np.inf)
-    np.log(p, out=out, where=p > 0)
-    return out
 
 
 class GaussianHMM:
