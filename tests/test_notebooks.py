@@ -45,6 +45,28 @@ def test_valid_and_python3_kernel(path):
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
 
 
+def _list_markers_inside_display_math(source: str) -> list[str]:
+    """Lines inside $$ ... $$ that Markdown reads as the start of a list item ("+ ...",
+    "- ...", "* ...", "1. ..."): the list interrupts the paragraph and the math is left
+    as text in JupyterLab's renderer and on the website (the book test saw it)."""
+    bad, inside = [], False
+    for line in source.split("\n"):
+        if inside and re.match(r"\s*([+*-]|\d+[.)])\s", line):
+            bad.append(line.strip()[:60])
+        if line.count("$$") % 2 == 1:
+            inside = not inside
+    return bad
+
+
+def test_display_math_has_no_line_markdown_reads_as_a_list():
+    assert _list_markers_inside_display_math("$$a\n+ b$$") == ["+ b$$"]
+    assert _list_markers_inside_display_math("$$a +\n  b$$\n- a list") == []
+    found = {f"{_id(p)} cell {i}": bad for p in NOTEBOOKS
+             for i, c in enumerate(nbformat.read(p, as_version=4).cells)
+             if c.cell_type == "markdown" and (bad := _list_markers_inside_display_math(c.source))}
+    assert not found, f"move the operator to the end of the previous line: {found}"
+
+
 @pytest.mark.parametrize("path", LECTURES, ids=_id)
 def test_lecture_has_goals_explorer_and_recap(path):
     nb = nbformat.read(path, as_version=4)
