@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from ._checks import as_float_array, check_probabilities
-from .hmm import _log   # log with log(0) = -inf, no warning
+from .hmm import _log, viterbi_path   # log with log(0) = -inf; Viterbi for any emissions
 
 __all__ = ["GaussianHMM", "logsumexp", "regime_signal"]
 
@@ -143,19 +143,7 @@ class GaussianHMM:
 
     def viterbi(self, obs: object) -> tuple[np.ndarray, float]:
         """The most probable state path (T,) and its joint log-probability."""
-        logE, logA = self.log_emissions(obs), _log(self.transmat)
-        T, K = logE.shape
-        back = np.zeros((T, K), dtype=np.intp)
-        delta = _log(self.startprob) + logE[0]
-        for t in range(1, T):
-            scores = delta[:, None] + logA
-            back[t] = scores.argmax(axis=0)
-            delta = scores[back[t], np.arange(K)] + logE[t]
-        path = np.empty(T, dtype=np.intp)
-        path[-1] = int(delta.argmax())
-        for t in range(T - 1, 0, -1):
-            path[t - 1] = back[t, path[t]]
-        return path, float(delta.max())
+        return viterbi_path(_log(self.startprob), _log(self.transmat), self.log_emissions(obs))
 
     # -- learning ---------------------------------------------------------------------------------
     def _expected_counts(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:

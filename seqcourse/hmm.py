@@ -25,7 +25,7 @@ import numpy as np
 
 from ._checks import as_float_array, check_probabilities
 
-__all__ = ["HMM"]
+__all__ = ["HMM", "viterbi_path"]
 
 
 def _log(p: np.ndarray) -> np.ndarray:
@@ -33,6 +33,26 @@ def _log(p: np.ndarray) -> np.ndarray:
     out = np.full(p.shape, -np.inf)
     np.log(p, out=out, where=p > 0)
     return out
+
+
+def viterbi_path(log_start: np.ndarray, log_trans: np.ndarray, log_emit: np.ndarray) -> tuple[np.ndarray, float]:
+    """Viterbi in log space for any emission model: log_start (K,), log_trans (K, K),
+    log_emit (T, K) with ``log_emit[t, j] = log p(x_t | h_t = j)``.  Returns the most
+    probable path, int (T,), and its joint log-probability."""
+    T, K = log_emit.shape
+    back = np.empty((T, K), dtype=np.intp)
+    cols = np.arange(K)
+    delta = log_start + log_emit[0]
+    for t in range(1, T):
+        scores = delta[:, None] + log_trans        # scores[i, j]: best path ending i -> j
+        best = scores.argmax(axis=0)
+        back[t] = best
+        delta = scores[best, cols] + log_emit[t]
+    path = np.empty(T, dtype=np.intp)
+    path[-1] = int(delta.argmax())
+    for t in range(T - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path, float(delta[path[-1]])
 
 
 class HMM:
@@ -250,22 +270,7 @@ class HMM:
         ``log_prob`` is ``-inf`` and the path is meaningless.
         """
         x = self._obs(obs)
-        T, K = len(x), self.n_states
-        logA = _log(self.transmat)
-        logE = _log(self.emissionprob).T[x]          # (T, K)
-        back = np.empty((T, K), dtype=np.intp)
-        cols = np.arange(K)
-        delta = _log(self.startprob) + logE[0]
-        for t in range(1, T):
-            scores = delta[:, None] + logA            # scores[i, j]: best path ending i -> j
-            best = scores.argmax(axis=0)
-            back[t] = best
-            delta = scores[best, cols] + logE[t]
-        path = np.empty(T, dtype=np.intp)
-        path[-1] = int(delta.argmax())
-        for t in range(T - 1, 0, -1):
-            path[t - 1] = back[t, path[t]]
-        return path, float(delta[path[-1]])
+        return viterbi_path(_log(self.startprob), _log(self.transmat), _log(self.emissionprob).T[x])
 
     # -- learning ----------------------------------------------------------------------------
     def _expected_counts(
