@@ -20,6 +20,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -145,6 +146,8 @@ class Sandbox:
         trip_ours.setblocking(False)
         self.tripwire, self._trip_buffer = trip_ours, b""
         self.conn = Connection(ours.detach())
+        self._poller = select.poll()     # one poller for the process's life, not one per message
+        self._poller.register(self.conn.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
         self.conn.send_bytes(wire.encode({"policy": self.policy.to_dict(),
                                           "output_bytes": self.limits.output_bytes}))
         ready = self._wait(60.0, "starting the student process")
@@ -235,8 +238,8 @@ class Sandbox:
                 raise SandboxCrash(f"{what} took longer than the limit of {seconds:g} s "
                                    "(an endless loop?); the grader stopped your code")
             try:
-                ready = self.conn.poll(min(left, 1.0))
-            except (OSError, EOFError):
+                ready = bool(self._poller.poll(min(left, 1.0) * 1000))
+            except (OSError, ValueError, AttributeError):
                 ready = True
             if not ready:
                 continue

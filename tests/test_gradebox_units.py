@@ -49,6 +49,9 @@ def test_wire_round_trips_tensors_and_numpy_scalars():
     out = wire.decode(wire.encode({"t": t, "s": np.float32(2.5)}))
     assert torch.equal(out["t"], t) and out["t"].dtype == torch.float64
     assert out["s"] == np.float32(2.5) and out["s"].dtype == np.float32
+    assert type(out["s"]) is np.float32 and np.shape(out["s"]) == ()   # a scalar, not shape (1,)
+    zero_d = wire.decode(wire.encode(np.array(3.0)))
+    assert isinstance(zero_d, np.ndarray) and zero_d.shape == ()
 
 
 def test_wire_sends_other_objects_as_references_only():
@@ -63,11 +66,49 @@ def test_wire_sends_other_objects_as_references_only():
 def test_wire_never_unpickles():
     buf = io.BytesIO()
     np.save(buf, np.array([object()], dtype=object), allow_pickle=True)
-    evil = b'{"$ndarray": "' + base64.b64encode(buf.getvalue()) + b'"}'
-    with pytest.raises(ValueError):
+    evil = wire.TREE + b'{"$ndarray": "' + base64.b64encode(buf.getvalue()) + b'"}'
+    with pytest.raises(ValueError, match="pickle"):
         wire.decode(evil)
+    with pytest.raises(wire.WireError, match="unknown tag"):
+        wire.decode(wire.TREE + b'{"$pickle": "x"}')
+
+
+@pytest.mark.parametrize("message", [
+    {"op": "callback", "target": 7, "args": ["u", "$v"], "kwargs": {}},
+    {"op": "done", "ok": True, "value": 0.25, "stdout": ""},
+    {"op": "call", "args": [[["a", "b"], ["c"]], 2, None, True, -2**70], "kwargs": {"k": 1.5}},
+])
+def test_wire_sends_flat_messages_as_plain_json_with_the_same_value(message):
+    data = wire.encode(message)
+    assert data[:1] == wire.PLAIN
+    out = wire.decode(data, lambda node: pytest.fail("a plain message resolved a reference"))
+    assert out == message and type(out["args" if "args" in out else "value"]) is \
+        type(message["args" if "args" in message else "value"])
+
+
+@pytest.mark.parametrize("message", [
+    {"value": (1, 2)}, {"value": math.inf}, {"value": np.float64(0.5)}, {"value": {1: "a"}},
+    {"value": [[[[[1]]]]]}, {"value": b"x"}, {"value": {"a", "b"}},
+])
+def test_wire_sends_what_json_would_change_as_the_tagged_tree(message):
+    data = wire.encode(message)
+    assert data[:1] == wire.TREE
+    out = wire.decode(data)
+    assert out == message and type(out["value"]) is type(message["value"])
+
+
+def test_wire_plain_messages_cannot_carry_references_or_bombs():
+    seen = []
+    out = wire.decode(wire.PLAIN + b'{"value": {"$ref": 3}}', lambda node: seen.append(node))
+    assert out == {"value": {"$ref": 3}} and not seen     # data, never a reference
+    with pytest.raises(wire.WireError, match="plain"):
+        wire.decode(wire.PLAIN + b'[1, 2]')
+    with pytest.raises(wire.WireError, match="plain"):
+        wire.decode(wire.PLAIN + b'{"v": ' + b"[" * 10 + b"]" * 10 + b"}")
     with pytest.raises(wire.WireError):
-        wire.decode(b'{"$pickle": "x"}')
+        wire.decode(wire.TREE + b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(wire.WireError, match="marker"):
+        wire.decode(b'X{"op": "done"}')
 
 
 # --------------------------------------------------------------------------- student process
