@@ -8,9 +8,10 @@ outer wall-clock limit.  Whatever happens, the job ends with an executed
 notebook in which every test cell shows a verdict: if a cell could not run
 (crash, timeout, broken notebook), it gets an error output that says why.
 
-Start-up is paid once per batch: every job's kernel is forked from one warm
-template that has imported the instructor's modules (:mod:`gradebox.warm`);
-each student process is still a fresh one in its own sandbox.
+Start-up is paid once per batch: every job's grading process is forked from
+one warm template that has imported the instructor's modules and runs the
+cells itself, without a Jupyter kernel (:mod:`gradebox.warm`); each student
+process is still a fresh one in its own sandbox.
 
 Phase 2, in the real course: record the executed notebooks in the gradebook
 with one ``nbgrader autograde`` run minus its Execute step (scores come from
@@ -72,7 +73,7 @@ class Options:
     submission_seconds: float = 900.0    # outer wall-clock limit of one submission
     isolation: str = "auto"              # auto | bwrap | unshare | none
     allow_unsafe: bool = False           # grade even without an OS sandbox (grades not safe)
-    warm: bool = True                    # fork kernels from a warm template (gradebox.warm)
+    warm: bool = True                    # fork grading processes from a warm template (gradebox.warm)
     shard: tuple[int, int] = (1, 1)      # grade only shard i of n (see shard_of)
     db_url: str = ""                     # the gradebook; "" means the course's gradebook.db
 
@@ -159,7 +160,7 @@ def released_cells(root: Path, assignment: str, name: str,
 
 
 def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
-         opts: Options) -> Outcome:
+         opts: Options, template: KernelTemplate | None = None) -> Outcome:
     start = time.perf_counter()
     job = work / "jobs" / student
     if job.exists():
@@ -175,10 +176,17 @@ def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
     plan_path.write_text(json.dumps({**plan, "policy": job_policy.to_dict(),
                                      "limits": vars(opts.limits), "report": str(report)}))
     executed = job / "run" / nb_path.name
-    from gradebox.execute import BOOT
+    argv = [str(plan_path), str(submitted), str(executed)]
+    if template is not None and template.socket:
+        log_path = job / "grading.log"
+        code = template.grade(argv, str(executed.parent), str(log_path), opts.submission_seconds)
+        log = log_path.read_text(errors="replace") if log_path.is_file() else ""
+        if code == -9:
+            log += f"\n[stopped after the limit of {opts.submission_seconds:g} s]"
+    else:
+        from gradebox.execute import BOOT
 
-    cmd = [sys.executable, "-c", BOOT, str(plan_path), str(submitted), str(executed)]
-    code, log = _run(cmd, job, opts.submission_seconds)
+        code, log = _run([sys.executable, "-c", BOOT, *argv], job, opts.submission_seconds)
     out = Outcome(student)
     shutil.rmtree(job / "scratch", ignore_errors=True)
     try:
@@ -368,9 +376,8 @@ def grade_batch(root: Path, assignment: str, submissions: Path, options: Options
     try:
         if template is not None:
             template.__enter__()
-            plan["kernel_template"] = template.socket
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {s: pool.submit(_job, work, s, p, plan, policy, opts)
+            futures = {s: pool.submit(_job, work, s, p, plan, policy, opts, template)
                        for s, p in found.items()}
             outcomes = {s: f.result() for s, f in futures.items()}
     finally:
@@ -394,37 +401,14 @@ def autograded_folder(root: Path, assignment: str, shard: tuple[int, int]) -> st
 
 
 def _record(root: Path, work: Path, assignment: str, opts: Options | None = None) -> None:
-    """Phase 2: one nbgrader run, without execution, writes every score to the gradebook,
-    one commit per notebook (:class:`gradebox.recording.SaveAutoGradesOnce`)."""
+    """Phase 2: in this process, nbgrader's autograde minus its Execute step writes every
+    score to the gradebook, one transaction per notebook, and the cleaned notebooks to
+    the autograded folder (:func:`gradebox.recording.record_batch`)."""
+    from gradebox.recording import record_batch
+
     opts = opts or Options()
-    cfg = work / "record-config"
-    cfg.mkdir(exist_ok=True)
-    (cfg / "nbgrader_config.py").write_text('''
-from nbgrader.preprocessors import (DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-    CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades, AssignLatePenalties)
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-c = get_config()
-c.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-                                      CheckCellMetadata]
-from gradebox.recording import SaveAutoGradesOnce
-c.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       SaveAutoGradesOnce, AssignLatePenalties, CheckCellMetadata]
-''')
-    if not any((work / "executed").glob(f"*/{assignment}/*.ipynb")):
-        return
-    submitted = os.path.relpath(work / "executed", root)
-    autograded = autograded_folder(root, assignment, opts.shard)
-    env = {"JUPYTER_CONFIG_PATH": str(cfg)}
-    if Path(__file__).resolve().parents[1] != Path(root).resolve():
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])
-    lock = gradebook_lock(root, opts.db_url) if not opts.db_url or \
-        opts.db_url.startswith("sqlite") else contextlib.nullcontext()
-    with lock:      # SQLite allows one writer; a server takes the shards' writes at once
-        nbgrader(root, "autograde", assignment, "--force",
-                 f"--CourseDirectory.submitted_directory={submitted}",
-                 f"--CourseDirectory.autograded_directory={autograded}",
-                 env=env, db_url=opts.db_url)
+    record_batch(root, assignment, work / "executed",
+                 autograded_folder(root, assignment, opts.shard), db_url=opts.db_url)
 
 
 # --------------------------------------------------------------------------- feedback

@@ -11,6 +11,10 @@ text>)``, which runs it in the student process
 (:class:`gradebox.client.Grader`).  If the grader cannot be started,
 no student code runs and every test fails: it fails closed.
 
+The instructor's cells run in a fresh Jupyter kernel (the cold path), or, in a
+grading process forked from the batch's warm template, in that process itself
+(:mod:`gradebox.warm`, :mod:`gradebox.runner`).
+
     python -m gradebox.execute PLAN SUBMISSION OUTPUT
     python -c gradebox.execute.BOOT PLAN SUBMISSION OUTPUT   # what the batch runs
 
@@ -22,7 +26,6 @@ nbformat's schema never uses).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -165,15 +168,9 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
                                   traceback=[f"{ename}: {evalue}"])
 
 
-def execute(nb: NotebookNode, roles: dict[str, dict], plan_path: str, cell_seconds: float,
-            cwd: str, kernel_template: str = "") -> NotebookNode:
-    """Execute ``nb`` (canonical) in a fresh kernel, answer cells in the sandbox.
-
-    With ``kernel_template`` (the socket of a :class:`gradebox.warm.KernelTemplate`)
-    the fresh kernel is forked from that template instead of started from scratch."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import DeadKernelError
-
+def _prepared(nb: NotebookNode, roles: dict[str, dict], plan_path: str) -> NotebookNode:
+    """The notebook as it is run: a first cell starts the grader, answer cells go to
+    the student process, set-up cells run there too, and a last cell closes it."""
     run = nbformat.from_dict(nb)
     boot = nbformat.v4.new_code_cell(
         "from gradebox.client import Grader as _Grader\n"
@@ -188,6 +185,14 @@ def execute(nb: NotebookNode, roles: dict[str, dict], plan_path: str, cell_secon
             cell.source = f"__grader__.student({cell.source!r})"
     run.cells.insert(0, boot)
     run.cells.append(nbformat.v4.new_code_cell("__grader__.close()"))
+    return run
+
+
+def _in_kernel(run: NotebookNode, cell_seconds: float, cwd: str) -> str:
+    """Run ``run`` in a fresh Jupyter kernel (nbclient); why it stopped early, or ""."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
     client = NotebookClient(run, timeout=int(cell_seconds), kernel_name="python3",
                             allow_errors=True, interrupt_on_timeout=True,
                             error_on_timeout={"ename": "CellTimeoutError", "evalue":
@@ -195,15 +200,26 @@ def execute(nb: NotebookNode, roles: dict[str, dict], plan_path: str, cell_secon
                                               "traceback": [f"CellTimeoutError: the cell ran "
                                                             f"longer than {cell_seconds:g} s"]},
                             resources={"metadata": {"path": cwd}})
-    if kernel_template and os.path.exists(kernel_template):
-        from gradebox.warm import WarmKernelManager
-
-        client.kernel_manager_class = WarmKernelManager(kernel_template)
-    reason = ""
     try:
         client.execute()
     except DeadKernelError:
-        reason = "the grading kernel died"
+        return "the grading kernel died"
+    return ""
+
+
+def execute(nb: NotebookNode, roles: dict[str, dict], plan_path: str, cell_seconds: float,
+            cwd: str, in_process: bool = False) -> NotebookNode:
+    """Execute ``nb`` (canonical), answer cells in the sandbox: in a fresh Jupyter
+    kernel, or with ``in_process`` in this very process (a grading process forked
+    from the warm template, :mod:`gradebox.warm`; cells run by :mod:`gradebox.runner`)."""
+    run = _prepared(nb, roles, plan_path)
+    if in_process:
+        from gradebox.runner import run_cells
+
+        run_cells(run, cell_seconds)
+        reason = ""
+    else:
+        reason = _in_kernel(run, cell_seconds, cwd)
     booted = run.cells.pop(0)
     run.cells.pop()
     if any(o.get("output_type") == "error" for o in booted.get("outputs", [])):
@@ -223,7 +239,7 @@ def execute(nb: NotebookNode, roles: dict[str, dict], plan_path: str, cell_secon
     return out
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], in_process: bool = False) -> int:
     plan_path, submission, output = argv
     plan = json.loads(Path(plan_path).read_text())
     roles, release = plan["cells"], plan["release"]
@@ -234,7 +250,7 @@ def main(argv: list[str]) -> int:
         submitted = nbformat.v4.new_notebook()
     nb = canonical(submitted, roles, release)
     nb = execute(nb, roles, plan_path, plan["cell_seconds"], str(Path(output).parent),
-                 plan.get("kernel_template", ""))
+                 in_process)
     nbformat.write(nb, output)
     return 0
 

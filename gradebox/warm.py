@@ -1,27 +1,27 @@
-"""Warm grading kernels: start-up paid once per batch, not once per submission.
+"""Warm grading processes: start-up paid once per batch, not once per submission.
 
-Every submission is graded in a *fresh* Jupyter kernel that runs only the
-instructor's cells (set-up and tests; student code runs in its own sandboxed
-process, see :mod:`gradebox.client`).  Starting such a kernel costs more CPU
-than most test cells: Python, IPython and ipykernel, then numpy, torch and the
-course's helpers imported by the set-up and test cells.
+Every submission is graded by a *fresh* process that runs only the instructor's
+cells (set-up and tests) and writes the executed notebook; student code runs
+in its own sandboxed process (see :mod:`gradebox.client`).  Started from
+scratch, such a process would cost more CPU than most test cells: Python,
+nbformat and IPython, then numpy, torch and the course's helpers imported by
+the set-up and test cells.
 
 A :class:`KernelTemplate` is one process, started once per batch, that imports
-all of that and then waits.  For each submission it *forks*: the child
-becomes that submission's kernel (``IPKernelApp`` on the connection file the
-job's kernel manager wrote).  Each kernel is a copy-on-write copy of the
-template as it was before any grading: the template never runs a cell, never
-receives anything from a student process, and forks before any kernel exists,
-so nothing one submission's grading did can reach another's kernel.
+all of that and then waits.  For each submission the batch asks it, over a
+Unix socket in a folder only the grader can open, to *fork*: the child is that
+submission's grading process.  It runs ``gradebox.execute.main`` on the job's
+plan with the cells executed in the process itself by IPython
+(:mod:`gradebox.runner`: no Jupyter kernel, no client process, no ZeroMQ),
+writes its log into the job's folder, reports its exit code on the socket and
+exits.  Each grading process is a copy-on-write copy of the template as it was
+before any grading: the template never runs a cell, never receives anything
+from a student process, and forks before any grading process exists, so
+nothing one submission's grading did can reach another's.
 
-The job's kernel manager (:class:`WarmKernelManager`) does not start the
-kernel itself but a small stand-in process (:data:`PROXY`, standard library
-only) that asks the template for a kernel over a Unix socket in a folder only
-the grader can open, forwards the signals it receives (interrupt, terminate)
-to the kernel, and exits when the kernel does.  If the stand-in dies (the job
-is killed after its wall-clock limit), the kernel notices the closed socket
-and exits at once, taking its student process with it (bubblewrap's
-``--die-with-parent``).
+If the batch closes the socket (the submission ran past its wall-clock limit),
+the grading process notices at once and kills its process group, its student
+process included (bubblewrap's ``--die-with-parent`` too).
 
     python -c BOOT SOCKET MODULE [MODULE ...]     # the template (see start())
 """
@@ -40,36 +40,11 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["KernelTemplate", "WarmKernelManager", "preload_modules", "serve"]
+__all__ = ["KernelTemplate", "preload_modules", "serve"]
 
 #: Modules imported from the start whether the assignment uses them or not.
-BASE_MODULES = ["ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "numpy", "torch",
-                "gradebox.client", "gradebox.wire", "gradebox.policy"]
-
-#: The stand-in started by the kernel manager in place of ``python -m ipykernel_launcher``.
-PROXY = r"""
-import json, os, signal, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-s.sendall(json.dumps({"connection_file": sys.argv[2], "cwd": os.getcwd(),
-                      "env": dict(os.environ)}).encode() + b"\n")
-def forward(signum, frame):
-    try:
-        s.sendall(b"%d\n" % signum)
-    except OSError:
-        pass
-for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-    signal.signal(sig, forward)
-while True:
-    try:
-        if not s.recv(4096):
-            break
-    except InterruptedError:
-        continue
-    except OSError:
-        break
-os._exit(0)
-"""
+BASE_MODULES = ["nbformat", "IPython", "numpy", "torch", "gradebox.execute",
+                "gradebox.runner", "gradebox.client", "gradebox.wire", "gradebox.policy"]
 
 BOOT = ("import sys; sys.modules.setdefault('rfc3987_syntax', None); "
         "from gradebox.warm import serve; serve(sys.argv[1], sys.argv[2:])")
@@ -112,7 +87,7 @@ def _die_with_parent() -> None:
 
 
 def serve(path: str, modules: list[str]) -> None:
-    """Import ``modules``, then fork one kernel per connection on the socket ``path``."""
+    """Import ``modules``, then fork one grading process per connection on ``path``."""
     import importlib
 
     _die_with_parent()
@@ -138,7 +113,7 @@ def serve(path: str, modules: list[str]) -> None:
             listener.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             try:
-                _kernel(conn)
+                _grade(conn)
             finally:
                 os._exit(1)
         conn.close()
@@ -154,42 +129,50 @@ def _reap() -> None:
             return
 
 
-def _kernel(conn: socket.socket) -> None:
-    """In the forked child: become the kernel the stand-in asked for."""
+def _grade(conn: socket.socket) -> None:
+    """In the forked child: grade the submission the batch asked for, then report
+    ``exit CODE`` on the socket."""
     os.setsid()
     stream = conn.makefile("rb")
     request = json.loads(stream.readline())
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in request["env"].items()})
+    os.environ.setdefault("MPLBACKEND", "Agg")
     os.chdir(request["cwd"])
+    log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
 
     def watch() -> None:
-        while True:
-            line = stream.readline()
-            if not line:           # the stand-in is gone: so is this kernel's job
-                try:
-                    os.killpg(0, signal.SIGKILL)
-                finally:
-                    os._exit(1)
+        if not stream.readline():      # the batch is gone or gave up: so is this grading
             try:
-                os.kill(os.getpid(), int(line))
-            except (ValueError, OSError):
-                pass
+                os.killpg(0, signal.SIGKILL)
+            finally:
+                os._exit(1)
 
-    threading.Thread(target=watch, daemon=True, name="gradebox-proxy-watch").start()
-    from ipykernel.kernelapp import IPKernelApp
-
-    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+    threading.Thread(target=watch, daemon=True, name="gradebox-batch-watch").start()
+    code = 1
     try:
-        IPKernelApp.launch_instance(argv=sys.argv[1:])
+        from gradebox.execute import main
+
+        code = main(list(request["argv"]), in_process=True)
+    except BaseException:  # noqa: BLE001 - the log says what, the batch sees the code
+        import traceback
+
+        traceback.print_exc()
     finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        conn.sendall(b"exit %d\n" % code)
         os._exit(0)
 
 
 class KernelTemplate:
     """The template process of one batch: ``with KernelTemplate(modules) as t:``;
-    ``t.socket`` is what a job's :class:`WarmKernelManager` connects to, or ``""``
-    when the template could not start (jobs then start ordinary kernels)."""
+    ``t.grade(argv, cwd, log, seconds)`` grades one submission in a process forked
+    from it.  ``t.socket`` is ``""`` when the template could not start (jobs then
+    start ordinary Jupyter kernels)."""
 
     def __init__(self, modules: list[str], start_seconds: float = 120.0) -> None:
         self.modules, self.start_seconds = modules, start_seconds
@@ -225,6 +208,32 @@ class KernelTemplate:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def grade(self, argv: list[str], cwd: str, log: str, seconds: float) -> int:
+        """Run ``gradebox.execute.main(argv)`` in a fresh fork of the template, in
+        ``cwd``, its output in ``log``; its exit code, or -9 if it ran longer than
+        ``seconds`` (it is then killed) and -1 if it died without a word."""
+        env = dict(os.environ)
+        env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(self.socket)
+            conn.sendall(json.dumps({"argv": argv, "cwd": cwd, "log": log,
+                                     "env": env}).encode() + b"\n")
+            conn.settimeout(seconds)
+            reply = b""
+            try:
+                while not reply.endswith(b"\n"):
+                    part = conn.recv(64)
+                    if not part:
+                        break
+                    reply += part
+            except (socket.timeout, TimeoutError):
+                return -9              # closing the socket kills the grading process
+        try:
+            word, code = reply.split()
+            return int(code) if word == b"exit" else -1
+        except ValueError:
+            return -1
+
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             try:
@@ -241,18 +250,3 @@ class KernelTemplate:
 
             shutil.rmtree(self.folder, ignore_errors=True)
         self.proc, self.socket = None, ""
-
-
-# --------------------------------------------------------------------------- job side
-
-def WarmKernelManager(socket_path: str) -> type:
-    """A kernel manager class (for ``NotebookClient(kernel_manager_class=...)``) whose
-    kernels are forked by the template listening on ``socket_path``."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    class _Warm(AsyncKernelManager):
-        def format_kernel_cmd(self, extra_arguments=None):  # noqa: ANN001, ANN202
-            return [sys.executable, "-I", "-S", "-c", PROXY, socket_path,
-                    self.connection_file]
-
-    return _Warm
