@@ -96,6 +96,7 @@ def serve(path: str, modules: list[str]) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the kernel will import (and fail) as usual
             pass
+    _prepare()
     if threading.active_count() != 1:
         raise RuntimeError("the kernel template started threads; it cannot fork safely")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -117,6 +118,18 @@ def serve(path: str, modules: list[str]) -> None:
             finally:
                 os._exit(1)
         conn.close()
+
+
+def _prepare() -> None:
+    """What every grading process would otherwise build first: nbformat's compiled
+    schema validator and the IPython shell (before any cell runs: nothing in it
+    belongs to a submission)."""
+    import nbformat
+
+    nbformat.validate(nbformat.v4.new_notebook())
+    from gradebox.runner import shell
+
+    shell()
 
 
 def _reap() -> None:
