@@ -18,6 +18,7 @@ the process is then restarted and the answer cells replayed, up to
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import os
 import select
@@ -108,6 +109,8 @@ class Sandbox:
         self.isolation = "none"
         self.generation = 0
         self.tripwire: socket.socket | None = None
+        self._poller: Any = None
+        self._conn_fd = self._trip_fd = -1
         self._own_lib = ""
 
     # ------------------------------------------------------------ process
@@ -146,8 +149,11 @@ class Sandbox:
         trip_ours.setblocking(False)
         self.tripwire, self._trip_buffer = trip_ours, b""
         self.conn = Connection(ours.detach())
-        self._poller = select.poll()     # one poller for the process's life, not one per message
-        self._poller.register(self.conn.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+        # one poller for the process's life (not one per message), on both channels
+        self._poller, self._conn_fd = select.poll(), self.conn.fileno()
+        self._trip_fd = trip_ours.fileno()
+        for fd in (self._conn_fd, self._trip_fd):
+            self._poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
         self.conn.send_bytes(wire.encode({"policy": self.policy.to_dict(),
                                           "output_bytes": self.limits.output_bytes}))
         ready = self._wait(60.0, "starting the student process")
@@ -169,6 +175,9 @@ class Sandbox:
             if not data:
                 if self.alive():
                     self._note("student code closed the grader's record of refusals")
+                with contextlib.suppress(KeyError, ValueError, AttributeError):
+                    self._poller.unregister(self._trip_fd)
+                self._trip_fd = -1
                 sock.close()
                 self.tripwire = sock = None
                 break
@@ -238,10 +247,12 @@ class Sandbox:
                 raise SandboxCrash(f"{what} took longer than the limit of {seconds:g} s "
                                    "(an endless loop?); the grader stopped your code")
             try:
-                ready = bool(self._poller.poll(min(left, 1.0) * 1000))
+                ready = {fd for fd, _ in self._poller.poll(min(left, 1.0) * 1000)}
             except (OSError, ValueError, AttributeError):
-                ready = True
-            if not ready:
+                ready = {self._conn_fd}
+            if self._trip_fd in ready:
+                self.read_tripwire()      # before the reply: what was reported came first
+            if self._conn_fd not in ready:
                 continue
             try:
                 data = self.conn.recv_bytes(wire.MAX_MESSAGE_BYTES)
@@ -252,7 +263,6 @@ class Sandbox:
                                    f"({reason})") from None
             message = wire.decode(data, self._resolve)
             message.pop("flags", None)        # the student's own list: not trusted
-            self.read_tripwire()
             if message.get("op") == "callback":
                 self._serve_callback(message)
                 deadline = time.monotonic() + seconds
