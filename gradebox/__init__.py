@@ -16,11 +16,12 @@ Instructor-side software, independent of any one course.  The public API:
 
 Modules, from the outside in (each imports only those below it):
 ``workflow`` (grade, command line) -> ``batch`` (one job per submission) ->
-``execute`` (one notebook in a kernel) -> ``client`` (the kernel's side of the
+``execute`` (one notebook: in a Jupyter kernel, or in the grading process
+itself through ``runner``, IPython without a kernel) -> ``client`` (the grader's side of the
 student process) -> ``policy`` (OS sandbox, limits, audit hook) and ``wire``
 (data only across the boundary); ``worker`` is the student process itself;
 ``course`` runs nbgrader and reads the gradebook; ``review`` is the static scan;
-``warm`` forks each job's kernel from one template per batch; ``recording`` writes
+``warm`` forks each job's grading process from one template per batch; ``recording`` writes
 a notebook's grades in one commit.  ``batch`` also splits a class into shards
 graded against one gradebook (``Options.shard``, ``Options.db_url``).
 

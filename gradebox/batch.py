@@ -13,11 +13,11 @@ one warm template that has imported the instructor's modules and runs the
 cells itself, without a Jupyter kernel (:mod:`gradebox.warm`); each student
 process is still a fresh one in its own sandbox.
 
-Phase 2, in the real course: record the executed notebooks in the gradebook
-with one ``nbgrader autograde`` run minus its Execute step (scores come from
-the outputs; locked cells are checked again), one database commit per
-notebook, so the gradebook sees one writer per batch and the result does not
-depend on the order the jobs finished in.
+Phase 2, in the real course: record the executed notebooks in the gradebook,
+in this process (:func:`gradebox.recording.record_batch`: what ``nbgrader
+autograde`` minus its Execute step does, with nbgrader's own scoring; locked
+cells are checked again), one transaction per notebook, so the gradebook sees one
+writer per batch and the result does not depend on the order the jobs finished in.
 
 Sharding (``Options.shard = (i, n)``): the batch grades only the students of
 its shard (:func:`shard_of`, a hash of the student id: deterministic, the same
@@ -31,7 +31,6 @@ and suspicious constructs.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
@@ -50,7 +49,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from gradebox.course import gradebook_lock, nbgrader
+from gradebox.course import nbgrader
 from gradebox.execute import (canonical, cell_roles, error_output, grade_id,
                               reserved_names, role_of, tool_names)
 from gradebox.client import student_packages

@@ -34,7 +34,7 @@ from typing import Any
 
 from nbgrader.preprocessors import SaveAutoGrades
 
-__all__ = ["SaveAutoGradesOnce"]
+__all__ = ["SaveAutoGradesOnce", "record_batch"]
 
 
 class _NoCommit:
@@ -77,7 +77,6 @@ class SaveAutoGradesOnce(SaveAutoGrades):
 
 # --------------------------------------------------------------------------- one process
 
-__all__ += ["record_batch"]
 
 
 def _course_config(root: Path) -> Any:

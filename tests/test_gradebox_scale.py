@@ -132,6 +132,35 @@ def test_warm_parallel_scores_equal_cold_serial(tmp_path):
         assert warm[student].isolation == cold[student].isolation
 
 
+def test_a_submission_past_the_outer_limit_is_stopped_with_its_student_process(tmp_path):
+    """The warm path's outer wall-clock limit: an answer cell that never returns (the
+    per-call limit is longer than the outer one here) is stopped, with the grading
+    process and its sandboxed student process; every test cell then scores zero with
+    the reason, and the next submission is graded as usual."""
+    from gradebox.policy import Limits
+
+    root = make_course(tmp_path, HW)
+    grading.release(root, [HW])
+    _make_class(root, {"ada": "solution", "zed": "solution"})
+    nb_path = root / "submitted" / "zed" / HW / source_notebook(root, HW).name
+    nb = nbformat.read(nb_path, as_version=4)
+    stuck = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    stuck.source = "import time\nwhile True:\n    time.sleep(0.05)\n" + stuck.source
+    nbformat.write(nb, nb_path)
+    opts = grading.Options(jobs=1, warm=True, submission_seconds=8,
+                           limits=Limits(call_seconds=120))
+    start = time.monotonic()
+    outcomes = grading.autograde(root, HW, options=opts)
+    assert time.monotonic() - start < 60
+    assert "limit of 8 s" in outcomes["zed"].reason, outcomes["zed"]
+    assert outcomes["ada"].reason == ""
+    scores = _autograded_scores(grading.cell_scores(root, HW))
+    assert all(v == 0 for (who, _), v in scores.items() if who == "zed")
+    assert sum(v for (who, _), v in scores.items() if who == "ada") > 0
+    left = subprocess.run(["pgrep", "-f", str(root / ".grading")], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "a grading or student process outlived its limit"
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 
 def _free_port() -> int:

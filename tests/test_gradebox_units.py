@@ -111,6 +111,38 @@ def test_wire_plain_messages_cannot_carry_references_or_bombs():
         wire.decode(b'X{"op": "done"}')
 
 
+# --------------------------------------------------------------------------- in-process cells
+
+def test_cells_run_in_process_give_the_outputs_a_kernel_would():
+    """gradebox.runner: stream, display, last value and errors as notebook outputs, the
+    execution counts set, a failing cell not stopping the next, a cell past its limit
+    ended with nbclient's CellTimeoutError (checked against nbformat's schema)."""
+    from gradebox.runner import run_cells
+
+    sources = ["x = 41\nprint('a'); print('b')\nx + 1",
+               "import sys\nsys.stderr.write('careful\\n')\n"
+               "from IPython.display import display, Markdown\ndisplay(Markdown('**m**'))",
+               "assert x == 0, 'x should be 0'",
+               "def broken(:",
+               "while True:\n    pass",
+               "x = x + 1\nx"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    run_cells(nb, 1.5)
+    nbformat.validate(nb)
+    out = [c.outputs for c in nb.cells]
+    counts = [c.execution_count for c in nb.cells]
+    assert counts == sorted(counts) and len(set(counts)) == len(counts) and None not in counts
+    assert out[0][0].name == "stdout" and out[0][0].text == "a\nb\n"
+    assert out[0][1].output_type == "execute_result" and out[0][1].data["text/plain"] == "42"
+    assert out[1][0].name == "stderr" and out[1][1].data["text/markdown"] == "**m**"
+    assert (out[2][0].ename, out[2][0].evalue) == ("AssertionError", "x should be 0")
+    assert any("x == 0" in line for line in out[2][0].traceback)
+    assert out[3][0].ename == "SyntaxError"
+    assert [o.ename for o in out[4]] == ["CellTimeoutError"]
+    assert out[5][0].data["text/plain"] == "42"       # the loop was interrupted, x kept
+    assert nb.metadata["language_info"]["name"] == "python"
+
+
 # --------------------------------------------------------------------------- student process
 
 @pytest.fixture()
