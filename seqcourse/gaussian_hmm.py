@@ -117,20 +117,11 @@ class GaussianHMM:
     # -- inference in log space ------------------------------------------------------------------
     def log_forward(self, obs: object) -> np.ndarray:
         """``log alpha[t, j] = log p(x_1..x_t, h_t = j)``, shape (T, K)."""
-        logE, logA = self.log_emissions(obs), _log(self.transmat)
-        out = np.empty_like(logE)
-        out[0] = _log(self.startprob) + logE[0]
-        for t in range(1, len(logE)):
-            out[t] = logsumexp(out[t - 1][:, None] + logA, axis=0) + logE[t]
-        return out
+        return _log_alpha(_log(self.startprob), _log(self.transmat), self.log_emissions(obs))
 
     def log_backward(self, obs: object) -> np.ndarray:
         """``log beta[t, i] = log p(x_{t+1}..x_T | h_t = i)``, shape (T, K)."""
-        logE, logA = self.log_emissions(obs), _log(self.transmat)
-        out = np.zeros_like(logE)
-        for t in range(len(logE) - 2, -1, -1):
-            out[t] = logsumexp(logA + (logE[t + 1] + out[t + 1])[None, :], axis=1)
-        return out
+        return _log_beta(_log(self.transmat), self.log_emissions(obs))
 
     def log_likelihood(self, obs: object) -> float:
         """log p(x_1..x_T)."""
@@ -148,8 +139,8 @@ class GaussianHMM:
     # -- learning ---------------------------------------------------------------------------------
     def _expected_counts(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """E-step for one sequence: gamma (T, K), summed xi (K, K), and log p(x)."""
-        la, lb = self.log_forward(x), self.log_backward(x)
-        logE, logA = self.log_emissions(x), _log(self.transmat)
+        logE, logA = self.log_emissions(x), _log(self.transmat)     # once, for both passes
+        la, lb = _log_alpha(_log(self.startprob), logA, logE), _log_beta(logA, logE)
         log_px = float(logsumexp(la[-1]))
         gamma = np.exp(la + lb - log_px)
         log_xi = la[:-1, :, None] + logA[None] + (logE[1:] + lb[1:])[:, None, :] - log_px
@@ -188,6 +179,23 @@ class GaussianHMM:
             if len(self.log_likelihoods_) > 1 and total - self.log_likelihoods_[-2] < tol:
                 break
         return self
+
+
+def _log_alpha(log_start: np.ndarray, logA: np.ndarray, logE: np.ndarray) -> np.ndarray:
+    """The forward recursion in log space: (K,), (K, K), (T, K) -> (T, K)."""
+    out = np.empty_like(logE)
+    out[0] = log_start + logE[0]
+    for t in range(1, len(logE)):
+        out[t] = logsumexp(out[t - 1][:, None] + logA, axis=0) + logE[t]
+    return out
+
+
+def _log_beta(logA: np.ndarray, logE: np.ndarray) -> np.ndarray:
+    """The backward recursion in log space: (K, K), (T, K) -> (T, K)."""
+    out = np.zeros_like(logE)
+    for t in range(len(logE) - 2, -1, -1):
+        out[t] = logsumexp(logA + (logE[t + 1] + out[t + 1])[None, :], axis=1)
+    return out
 
 
 def regime_signal(T: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, GaussianHMM]:
