@@ -156,7 +156,7 @@ def box(tmp_path):
     sandbox.secret = secret
     sandbox.start()
     yield sandbox
-    sandbox.stop()
+    sandbox.close()     # close, not stop: also removes the library it staged
 
 
 def run(box, source):
@@ -339,7 +339,7 @@ def test_every_isolation_level_refuses_the_course_files(tmp_path, isolation):
         seen = box.request({"op": "exec", "protected": [], "source": "visible"}, "test")["display"]
         assert seen == ("False" if isolation == "bwrap" else "True")
     finally:
-        box.stop()
+        box.close()
 
 
 # --------------------------------------------------------------------------- issue 11: one test per mechanism
@@ -494,7 +494,7 @@ for extra in ((), (True,)):
             time.sleep(0.1)
         assert beat.exists(), "the detached shell did not start (this test checks nothing)"
     finally:
-        box.stop()
+        box.close()
     time.sleep(0.5)
     size = beat.stat().st_size
     time.sleep(1.0)

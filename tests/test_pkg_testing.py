@@ -243,4 +243,4 @@ def test_assert_unchanged_through_the_grading_sandbox(tmp_path):
         assert "argument 2: its length changed from 1 to 2" in msg
         np.testing.assert_array_equal(A, np.arange(6.0).reshape(2, 3))
     finally:
-        box.stop()
+        box.close()
