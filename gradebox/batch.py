@@ -56,7 +56,7 @@ from gradebox.client import student_packages
 from gradebox.policy import (Limits, Policy, default_allow_read, isolation_prefix,
                              reference_files, stage_library)
 from gradebox.review import scan_notebook
-from gradebox.warm import KernelTemplate, preload_modules
+from gradebox.warm import GradingTemplate, preload_modules
 
 WORK = ".grading"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -159,7 +159,7 @@ def released_cells(root: Path, assignment: str, name: str,
 
 
 def _job(work: Path, student: str, nb_path: Path, plan: dict, policy: Policy,
-         opts: Options, template: KernelTemplate | None = None) -> Outcome:
+         opts: Options, template: GradingTemplate | None = None) -> Outcome:
     start = time.perf_counter()
     job = work / "jobs" / student
     if job.exists():
@@ -371,7 +371,7 @@ def grade_batch(root: Path, assignment: str, submissions: Path, options: Options
     found = {s: p for s, p in found.items() if shard_of(s, n) == i}
     notes = {s: v for s, v in notes.items() if shard_of(s, n) == i}
     jobs = opts.jobs or os.cpu_count() or 1
-    template = KernelTemplate(preload_modules(roles)) if opts.warm and found else None
+    template = GradingTemplate(preload_modules(roles)) if opts.warm and found else None
     try:
         if template is not None:
             template.__enter__()

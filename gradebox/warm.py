@@ -7,7 +7,7 @@ scratch, such a process would cost more CPU than most test cells: Python,
 nbformat and IPython, then numpy, torch and the course's helpers imported by
 the set-up and test cells.
 
-A :class:`KernelTemplate` is one process, started once per batch, that imports
+A :class:`GradingTemplate` is one process, started once per batch, that imports
 all of that and then waits.  For each submission the batch asks it, over a
 Unix socket in a folder only the grader can open, to *fork*: the child is that
 submission's grading process.  It runs ``gradebox.execute.main`` on the job's
@@ -40,7 +40,7 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["KernelTemplate", "preload_modules", "serve"]
+__all__ = ["GradingTemplate", "preload_modules", "serve"]
 
 #: Modules imported from the start whether the assignment uses them or not.
 BASE_MODULES = ["nbformat", "IPython", "numpy", "torch", "gradebox.execute",
@@ -76,7 +76,7 @@ def preload_modules(roles: dict[str, dict]) -> list[str]:
 # --------------------------------------------------------------------------- template side
 
 def _die_with_parent() -> None:
-    """PR_SET_PDEATHSIG: the template (and so no kernel can be forked any more) dies
+    """PR_SET_PDEATHSIG: the template (and so no grading process can be forked any more) dies
     with the batch that started it."""
     try:
         import ctypes
@@ -94,11 +94,11 @@ def serve(path: str, modules: list[str]) -> None:
     for name in modules:
         try:
             importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - the kernel will import (and fail) as usual
+        except Exception:  # noqa: BLE001 - the grading process will import (and fail) as usual
             pass
     _prepare()
     if threading.active_count() != 1:
-        raise RuntimeError("the kernel template started threads; it cannot fork safely")
+        raise RuntimeError("the grading template started threads; it cannot fork safely")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
@@ -181,8 +181,8 @@ def _grade(conn: socket.socket) -> None:
         os._exit(0)
 
 
-class KernelTemplate:
-    """The template process of one batch: ``with KernelTemplate(modules) as t:``;
+class GradingTemplate:
+    """The template process of one batch: ``with GradingTemplate(modules) as t:``;
     ``t.grade(argv, cwd, log, seconds)`` grades one submission in a process forked
     from it.  ``t.socket`` is ``""`` when the template could not start (jobs then
     start ordinary Jupyter kernels)."""
@@ -194,10 +194,10 @@ class KernelTemplate:
         self.proc: subprocess.Popen | None = None
         self.error = ""
 
-    def __enter__(self) -> "KernelTemplate":
+    def __enter__(self) -> "GradingTemplate":
         self.folder = tempfile.mkdtemp(prefix="gradebox-warm-")
         os.chmod(self.folder, 0o700)     # only the grader's user can reach the socket
-        path = os.path.join(self.folder, "kernels.sock")
+        path = os.path.join(self.folder, "graders.sock")
         env = dict(os.environ)
         env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
         self.proc = subprocess.Popen([sys.executable, "-c", BOOT, path, *self.modules],
@@ -214,7 +214,7 @@ class KernelTemplate:
             self.socket = path
         else:
             self.error = (self.proc.stderr.read() if self.proc.poll() is not None else
-                          "the kernel template did not start in time")[-2000:]
+                          "the grading template did not start in time")[-2000:]
             self.close()
         return self
 

@@ -411,7 +411,7 @@ print("LEAK-CHECK", "CLEAN" if not _found else "FOUND " + ",".join(_found), _che
 
 def test_no_state_passes_from_one_submission_to_the_next(tmp_path):
     """Submission A leaves marks in every module, builtin, RNG, variable and file it can
-    reach; B, graded next (one job, the same warm kernel template), looks for each."""
+    reach; B, graded next (one job, the same warm grading template), looks for each."""
     from gradinglib import grade_ids, make_course, submit, with_answers
 
     root = make_course(tmp_path, FULL)
