@@ -49,7 +49,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from gradebox.course import nbgrader
+from gradebox.course import nbgrader, tool_env
 from gradebox.execute import (canonical, cell_roles, error_output, grade_id,
                               reserved_names, role_of, tool_names)
 from gradebox.client import student_packages
@@ -242,9 +242,7 @@ def _die_with_grader() -> None:
 
 def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[int, str]:
     """Run ``cmd`` in its own process group; on time-out kill the whole group."""
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=cwd, env=tool_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True,
                             preexec_fn=_die_with_grader)
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["find_assignments", "nbgrader", "gradebook_lock", "db_url_of",
+__all__ = ["find_assignments", "tool_env", "nbgrader", "gradebook_lock", "db_url_of",
            "normalize_db_url", "release",
            "plain_autograde", "CellScore",
            "cell_scores", "exercise_scores", "export_grades", "validate"]
@@ -32,6 +32,15 @@ NBGRADER = ("import sys; sys.modules.setdefault('rfc3987_syntax', None); sys.arg
             "from nbgrader.apps.nbgraderapp import main; main()")
 
 
+def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment plus ``extra``, with this Python's folder first on
+    PATH: the environment of every process the grader starts (nbgrader, the grading
+    template, a cold job), so that each finds the same ``jupyter`` and Python."""
+    env = dict(os.environ, **(extra or {}))
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
 def nbgrader(root: Path, *args: str, timeout: float | None = None,
              env: dict[str, str] | None = None, db_url: str = "") -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` with ``root`` as the course root (``env`` added to the
@@ -39,9 +48,7 @@ def nbgrader(root: Path, *args: str, timeout: float | None = None,
     on failure."""
     extra = [f"--CourseDirectory.db_url={normalize_db_url(db_url)}"] if db_url else []
     cmd = [sys.executable, "-c", NBGRADER, *args, *extra]
-    env = dict(os.environ, **(env or {}))
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=root, env=tool_env(env), capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(
             f"`nbgrader {' '.join(args)}` failed with exit code {proc.returncode}:\n"

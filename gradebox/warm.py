@@ -38,7 +38,8 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
+
+from gradebox.course import tool_env
 
 __all__ = ["GradingTemplate", "preload_modules", "serve"]
 
@@ -48,6 +49,10 @@ BASE_MODULES = ["nbformat", "IPython", "numpy", "torch", "gradebox.execute",
 
 BOOT = ("import sys; sys.modules.setdefault('rfc3987_syntax', None); "
         "from gradebox.warm import serve; serve(sys.argv[1], sys.argv[2:])")
+
+#: The template's environment as the batch started it (set by serve(); every grading
+#: process gets it back, whatever the imported modules did to os.environ).
+_ENVIRONMENT: dict[str, str] = {}
 
 
 def preload_modules(roles: dict[str, dict]) -> list[str]:
@@ -90,7 +95,9 @@ def serve(path: str, modules: list[str]) -> None:
     """Import ``modules``, then fork one grading process per connection on ``path``."""
     import importlib
 
+    global _ENVIRONMENT
     _die_with_parent()
+    _ENVIRONMENT = dict(os.environ)     # the batch's (tool_env), before any import changes it
     for name in modules:
         try:
             importlib.import_module(name)
@@ -149,7 +156,7 @@ def _grade(conn: socket.socket) -> None:
     stream = conn.makefile("rb")
     request = json.loads(stream.readline())
     os.environ.clear()
-    os.environ.update({str(k): str(v) for k, v in request["env"].items()})
+    os.environ.update(_ENVIRONMENT)
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.chdir(request["cwd"])
     log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -198,11 +205,9 @@ class GradingTemplate:
         self.folder = tempfile.mkdtemp(prefix="gradebox-warm-")
         os.chmod(self.folder, 0o700)     # only the grader's user can reach the socket
         path = os.path.join(self.folder, "graders.sock")
-        env = dict(os.environ)
-        env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
         self.proc = subprocess.Popen([sys.executable, "-c", BOOT, path, *self.modules],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=env,
+                                     stderr=subprocess.PIPE, text=True, env=tool_env(),
                                      start_new_session=True)
         deadline = time.monotonic() + self.start_seconds
         line = ""
@@ -225,12 +230,9 @@ class GradingTemplate:
         """Run ``gradebox.execute.main(argv)`` in a fresh fork of the template, in
         ``cwd``, its output in ``log``; its exit code, or -9 if it ran longer than
         ``seconds`` (it is then killed) and -1 if it died without a word."""
-        env = dict(os.environ)
-        env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.connect(self.socket)
-            conn.sendall(json.dumps({"argv": argv, "cwd": cwd, "log": log,
-                                     "env": env}).encode() + b"\n")
+            conn.sendall(json.dumps({"argv": argv, "cwd": cwd, "log": log}).encode() + b"\n")
             conn.settimeout(seconds)
             reply = b""
             try:
