@@ -481,6 +481,17 @@ class _Recorder:
                 subnb.late_submission_penalty = lp._check_late_penalty(subnb, penalty)
 
 
+def _writer_lock(root: Path, db_url: str) -> Any:
+    """The gradebook's writer lock where one is needed: SQLite has one writer at a time
+    (shards on one machine take turns); a server takes each notebook's transaction as
+    it comes."""
+    from gradebox.course import db_url_of, gradebook_lock
+
+    if db_url_of(root, db_url).startswith("sqlite"):
+        return gradebook_lock(root, db_url)
+    return contextlib.nullcontext()
+
+
 def record_batch(root: Path, assignment: str, executed: Path, autograded: str,
                  db_url: str = "") -> None:
     """Record the executed notebooks ``executed/<student>/<assignment>/*.ipynb`` in the
@@ -503,7 +514,7 @@ def record_batch(root: Path, assignment: str, executed: Path, autograded: str,
     from nbgrader.api import Gradebook
     from nbgrader.nbgraderformat.common import SchemaMismatchError
 
-    from gradebox.course import db_url_of, gradebook_lock
+    from gradebox.course import db_url_of
 
     root = Path(root).resolve()
     executed = Path(executed).resolve()
@@ -517,9 +528,8 @@ def record_batch(root: Path, assignment: str, executed: Path, autograded: str,
             batches[folder] = sorted(found)
     if not batches:
         return
-    lock = gradebook_lock(root, db_url) if url.startswith("sqlite") else contextlib.nullcontext()
     errors = []
-    with lock, warnings.catch_warnings():
+    with _writer_lock(root, db_url), warnings.catch_warnings():
         # nbgrader's add_submission builds its rows by back-reference, which SQLAlchemy 2
         # warns about (and then adds them explicitly): in nbgrader's subprocess nobody saw it
         warnings.filterwarnings("ignore", r"Object of type <Submitted\w+> not in session",
@@ -579,7 +589,7 @@ def _record_with_nbgrader(root: Path, assignment: str, executed: Path, autograde
     :class:`SaveAutoGradesOnce` (kept to compare the two in the tests)."""
     import tempfile
 
-    from gradebox.course import gradebook_lock, nbgrader
+    from gradebox.course import nbgrader
 
     root, executed = Path(root).resolve(), Path(executed).resolve()
     if not any(executed.glob(f"*/{assignment}/*.ipynb")):
@@ -590,9 +600,7 @@ def _record_with_nbgrader(root: Path, assignment: str, executed: Path, autograde
         env = {"JUPYTER_CONFIG_PATH": cfg}
         if repo != root:
             env["PYTHONPATH"] = os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])
-        lock = gradebook_lock(root, db_url) if not db_url or db_url.startswith("sqlite") \
-            else contextlib.nullcontext()
-        with lock:
+        with _writer_lock(root, db_url):
             nbgrader(root, "autograde", assignment, "--force",
                      f"--CourseDirectory.submitted_directory={os.path.relpath(executed, root)}",
                      f"--CourseDirectory.autograded_directory={autograded}",
