@@ -118,10 +118,14 @@ def normalize_db_url(db_url: str) -> str:
 
 
 @contextlib.contextmanager
-def gradebook_lock(root: Path, db_url: str = "") -> Iterator[None]:
+def gradebook_lock(root: Path, db_url: str = "", shared: bool = False) -> Iterator[None]:
     """Hold the gradebook's writer lock: a PostgreSQL advisory lock for a server
     gradebook (shards on other machines wait for it), a file lock next to a SQLite one.
-    Either is released by the operating system or the server if the holder dies."""
+    Either is released by the operating system or the server if the holder dies.
+
+    ``shared`` (a server only): shards recording grades hold it together, and a
+    release, which may delete and rebuild the assignment's cells, waits until none
+    does (and they wait for it).  SQLite takes one writer at a time whatever is asked."""
     url = db_url_of(root, db_url)
     if url.startswith("sqlite"):
         import fcntl
@@ -138,14 +142,15 @@ def gradebook_lock(root: Path, db_url: str = "") -> Iterator[None]:
     import sqlalchemy
 
     key = int(hashlib.sha256(b"gradebox-gradebook-writer").hexdigest()[:15], 16)
+    kind = "_shared" if shared else ""
     engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
     try:
         with engine.connect() as conn:
-            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.execute(sqlalchemy.text(f"SELECT pg_advisory_lock{kind}(:k)"), {"k": key})
             try:
                 yield
             finally:
-                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.execute(sqlalchemy.text(f"SELECT pg_advisory_unlock{kind}(:k)"), {"k": key})
     finally:
         engine.dispose()
 

@@ -26,7 +26,6 @@ to compare the two in the tests.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from pathlib import Path
@@ -482,14 +481,13 @@ class _Recorder:
 
 
 def _writer_lock(root: Path, db_url: str) -> Any:
-    """The gradebook's writer lock where one is needed: SQLite has one writer at a time
-    (shards on one machine take turns); a server takes each notebook's transaction as
-    it comes."""
-    from gradebox.course import db_url_of, gradebook_lock
+    """The gradebook's lock while a batch records: SQLite has one writer at a time
+    (shards on one machine take turns); on a server the shards record together, each
+    notebook its own transaction, but never while a release rebuilds the assignment's
+    cells (which fails, or deletes them, under a notebook being recorded)."""
+    from gradebox.course import gradebook_lock
 
-    if db_url_of(root, db_url).startswith("sqlite"):
-        return gradebook_lock(root, db_url)
-    return contextlib.nullcontext()
+    return gradebook_lock(root, db_url, shared=True)
 
 
 def record_batch(root: Path, assignment: str, executed: Path, autograded: str,

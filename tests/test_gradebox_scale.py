@@ -259,6 +259,29 @@ def _snapshot(root: Path, db_url: str) -> tuple:
     return sorted(rows, key=repr), dict(subs)
 
 
+def test_on_a_server_shards_record_together_but_a_release_waits_for_them(tmp_path, postgres):
+    """A release may delete and rebuild the assignment's cells (nbgrader does when the
+    gradebook holds no submission yet), so it must never run while a shard is recording
+    grades that point at those cells: recorders share the lock, a release takes it alone."""
+    import threading
+
+    from gradebox.course import gradebook_lock
+
+    released = threading.Event()
+
+    def release() -> None:
+        with gradebook_lock(tmp_path, postgres):
+            released.set()
+
+    with gradebook_lock(tmp_path, postgres, shared=True):
+        with gradebook_lock(tmp_path, postgres, shared=True):    # a second recorder: no wait
+            waiter = threading.Thread(target=release, daemon=True)
+            waiter.start()
+            assert not released.wait(1.5), "a release ran while shards were recording"
+    assert released.wait(30), "the release never got the lock once the recorders were done"
+    waiter.join(5)
+
+
 def test_concurrent_shards_share_one_postgresql_gradebook(tmp_path, postgres):
     root = make_course(tmp_path, HW)
     grading.release(root, [HW])
